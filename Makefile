@@ -1,0 +1,49 @@
+# The same commands locally and in CI: `make setup`, `make test`, `make lint`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+VENV := .venv
+PY := $(VENV)/bin/python
+CPRBROKER := $(VENV)/bin/cprbroker
+PYTEST_ARGS ?=
+
+.PHONY: help setup test test-unit test-integration lint format clean
+
+help:
+	@echo "make setup   venv with the locked dependencies and the Kafka jars (idempotent)"
+	@echo "make test    setup, then the whole suite (unit, service, integration on a local Kafka)"
+	@echo "make lint    ruff, mypy --strict on services/, import-linter contracts"
+
+$(UV):
+	python3.11 -m pip install --user --quiet uv || python3 -m pip install --user --quiet uv
+
+# The venv is rebuilt only when the lock file changes; uv's cache serves re-runs offline.
+$(VENV)/.synced: uv.lock pyproject.toml | $(UV)
+	$(UV) sync --frozen --python 3.11
+	@touch $@
+
+setup: $(VENV)/.synced
+	$(CPRBROKER) kafka fetch
+
+test: setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-unit: setup
+	$(PY) -m pytest tests/unit tests/service $(PYTEST_ARGS)
+
+test-integration: setup
+	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
+
+lint: $(VENV)/.synced
+	$(VENV)/bin/ruff check services tests bench
+	$(VENV)/bin/ruff format --check services tests bench
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+format: $(VENV)/.synced
+	$(VENV)/bin/ruff format services tests bench
+	$(VENV)/bin/ruff check --fix services tests bench
+
+clean:
+	rm -rf $(VENV) .cache var .mypy_cache .ruff_cache .pytest_cache

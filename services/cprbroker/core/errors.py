@@ -1,0 +1,40 @@
+"""The error tree of cprbroker. Third-party errors are translated into these at
+the boundary (``raise ... from exc``), so callers handle one family.
+
+::
+
+    CprBrokerError
+    ├── InputError                 bad input from outside; never retried
+    │   ├── ExtractError           a CPR extract file or record is wrong
+    │   │   ├── FramingError       the file as a whole is refused (000/999, counter)
+    │   │   └── RecordError        one person is refused (file, line, field, value)
+    │   └── PnrError               a CPR number is not well-formed
+    └── InfrastructureError        something we depend on failed; retriable
+        └── LocalKafkaError        the local Kafka tooling could not fetch/start/stop
+
+Each class carries ``retriable``: whether trying the same thing again may work.
+"""
+
+from __future__ import annotations
+
+
+class CprBrokerError(Exception):
+    """Base of every error cprbroker raises on purpose."""
+
+    retriable: bool = False
+
+
+class InputError(CprBrokerError):
+    """Input from outside is wrong; retrying the same input cannot help."""
+
+    retriable = False
+
+
+class InfrastructureError(CprBrokerError):
+    """A dependency (Kafka, the JVM, the network) failed; retrying may help."""
+
+    retriable = True
+
+
+class LocalKafkaError(InfrastructureError):
+    """The local Kafka tooling could not fetch, format, start or stop a broker."""
