@@ -10,7 +10,8 @@ the boundary (``raise ... from exc``), so callers handle one family.
     │   │   └── RecordError        one person is refused (file, line, field, value)
     │   └── PnrError               a CPR number is not well-formed
     └── InfrastructureError        something we depend on failed; retriable
-        └── LocalKafkaError        the local Kafka tooling could not fetch/start/stop
+        ├── LocalKafkaError        the local Kafka tooling could not fetch/start/stop
+        └── KafkaUnavailableError  a Kafka request failed or timed out
 
 Each class carries ``retriable``: whether trying the same thing again may work.
 """
@@ -38,3 +39,7 @@ class InfrastructureError(CprBrokerError):
 
 class LocalKafkaError(InfrastructureError):
     """The local Kafka tooling could not fetch, format, start or stop a broker."""
+
+
+class KafkaUnavailableError(InfrastructureError):
+    """A request to the Kafka cluster failed or timed out."""
