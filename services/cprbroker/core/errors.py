@@ -8,7 +8,11 @@ the boundary (``raise ... from exc``), so callers handle one family.
     │   ├── ExtractError           a CPR extract file or record is wrong
     │   │   ├── FramingError       the file as a whole is refused (000/999, counter)
     │   │   └── RecordError        one person is refused (file, line, field, value)
-    │   └── PnrError               a CPR number is not well-formed
+    │   ├── PnrError               a CPR number is not well-formed
+    │   ├── CallbackUrlError       a webhook URL is refused (scheme, host, address policy)
+    │   ├── WebhookSecretError     a webhook secret is not ``whsec_`` + base64
+    │   ├── WebhookSignatureError  a received webhook fails signature or timestamp checks
+    │   └── DeliveryPolicyError    a retry ladder, duration or delivery setting is malformed
     └── InfrastructureError        something we depend on failed; retriable
         ├── LocalKafkaError        the local Kafka tooling could not fetch/start/stop
         └── KafkaUnavailableError  a Kafka request failed or timed out
@@ -43,3 +47,20 @@ class LocalKafkaError(InfrastructureError):
 
 class KafkaUnavailableError(InfrastructureError):
     """A request to the Kafka cluster failed or timed out."""
+
+
+class CallbackUrlError(InputError):
+    """A webhook callback URL is refused: wrong scheme, no host, or an address the
+    policy forbids (private, loopback, link-local, ... and not allow-listed)."""
+
+
+class WebhookSecretError(InputError):
+    """A webhook signing secret is not ``whsec_`` followed by base64 key bytes."""
+
+
+class WebhookSignatureError(InputError):
+    """A received webhook has missing headers, a stale timestamp or no valid signature."""
+
+
+class DeliveryPolicyError(InputError):
+    """A delivery setting (retry ladder, duration, clamp, threshold) is malformed."""
