@@ -1,0 +1,1 @@
+"""The CPR extract format: record layouts, typed values, CPR numbers, parsing."""
