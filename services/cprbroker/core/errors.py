@@ -9,6 +9,7 @@ the boundary (``raise ... from exc``), so callers handle one family.
     │   │   ├── FramingError       the file as a whole is refused (000/999, counter)
     │   │   └── RecordError        one person is refused (file, line, field, value)
     │   ├── PnrError               a CPR number is not well-formed
+    │   ├── ValidationError        an API document is wrong at a JSON pointer
     │   ├── CallbackUrlError       a webhook URL is refused (scheme, host, address policy)
     │   ├── WebhookSecretError     a webhook secret is not ``whsec_`` + base64
     │   ├── WebhookSignatureError  a received webhook fails signature or timestamp checks
@@ -47,6 +48,20 @@ class LocalKafkaError(InfrastructureError):
 
 class KafkaUnavailableError(InfrastructureError):
     """A request to the Kafka cluster failed or timed out."""
+
+
+class ValidationError(InputError):
+    """A JSON document from outside (a subscription, a filter) is wrong.
+
+    ``pointer`` is the RFC 6901 JSON pointer of the offending value (``""``
+    for the whole document), ``detail`` says what is wrong with it in words
+    fit for an API client.
+    """
+
+    def __init__(self, pointer: str, detail: str) -> None:
+        super().__init__(f"{pointer or '/'}: {detail}")
+        self.pointer = pointer
+        self.detail = detail
 
 
 class CallbackUrlError(InputError):
