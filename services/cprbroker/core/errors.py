@@ -59,7 +59,7 @@ class ValidationError(InputError):
     """
 
     def __init__(self, pointer: str, detail: str) -> None:
-        super().__init__(f"{pointer or '/'}: {detail}")
+        super().__init__(f"{pointer or '(document)'}: {detail}")
         self.pointer = pointer
         self.detail = detail
 
