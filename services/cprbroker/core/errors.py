@@ -9,6 +9,7 @@ the boundary (``raise ... from exc``), so callers handle one family.
     │   │   ├── FramingError       the file as a whole is refused (000/999, counter)
     │   │   └── RecordError        one person is refused (file, line, field, value)
     │   ├── PnrError               a CPR number is not well-formed
+    │   ├── ApiClientError         an API client record or operator request is wrong
     │   ├── ValidationError        an API document is wrong at a JSON pointer
     │   ├── CallbackUrlError       a webhook URL is refused (scheme, host, address policy)
     │   ├── WebhookSecretError     a webhook secret is not ``whsec_`` + base64
@@ -62,6 +63,10 @@ class ValidationError(InputError):
         super().__init__(f"{pointer or '(document)'}: {detail}")
         self.pointer = pointer
         self.detail = detail
+
+
+class ApiClientError(InputError):
+    """An API client name, record or operator request (create, revoke) is wrong."""
 
 
 class CallbackUrlError(InputError):
