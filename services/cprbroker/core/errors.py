@@ -37,6 +37,67 @@ class InputError(CprBrokerError):
     retriable = False
 
 
+class ExtractError(InputError):
+    """A CPR extract file, or a record in it, is wrong.
+
+    ``source`` names the file (or other origin) and ``line`` the 1-based line
+    (in files without line breaks: the record's ordinal), when known.
+    """
+
+    def __init__(self, message: str, *, source: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.source = source
+        self.line = line
+
+
+class FramingError(ExtractError):
+    """The file as a whole is refused: missing or misplaced 000/999, counter
+    mismatch, truncated or wrongly sized records, wrong encoding."""
+
+    def __init__(self, source: str, reason: str, *, line: int | None = None) -> None:
+        where = f"{source}: line {line}" if line is not None else source
+        super().__init__(f"{where}: file refused: {reason}", source=source, line=line)
+        self.reason = reason
+
+
+class RecordError(ExtractError):
+    """One record is wrong, so the person it belongs to is refused.
+
+    Carries the file, line, record type, field name and raw field value. The
+    message repeats the value except for CPR-number fields (``value_in_message``
+    false), so the message can be logged; ``value`` and ``pnr`` (the person
+    refused, ``None`` if unknown) are for the caller to show on purpose.
+    """
+
+    def __init__(
+        self,
+        *,
+        source: str,
+        line: int,
+        record_type: str,
+        field: str,
+        value: str,
+        reason: str,
+        pnr: str | None = None,
+        value_in_message: bool = True,
+    ) -> None:
+        shown = repr(value) if value_in_message else f"<{len(value)} characters, not shown>"
+        super().__init__(
+            f"{source}: line {line}: record {record_type!r} field {field}: {reason}: {shown}",
+            source=source,
+            line=line,
+        )
+        self.record_type = record_type
+        self.field = field
+        self.value = value
+        self.reason = reason
+        self.pnr = pnr
+
+
+class PnrError(InputError):
+    """A CPR number is not well-formed (the message never repeats the number)."""
+
+
 class InfrastructureError(CprBrokerError):
     """A dependency (Kafka, the JVM, the network) failed; retrying may help."""
 
