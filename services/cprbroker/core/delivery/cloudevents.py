@@ -1,0 +1,79 @@
+"""CloudEvents 1.0 structured-mode JSON envelopes for webhooks, and the
+``webhook-id`` of a delivery.
+
+The envelope is built from the event dict described in
+:mod:`cprbroker.core.delivery.payload` (keys ``id``, ``type``, ``pnr``,
+``time``); ``data`` is the payload already shaped for the subscriber.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from cprbroker.core.errors import DeliveryPolicyError
+
+SPEC_VERSION = "1.0"
+CONTENT_TYPE = "application/cloudevents+json"
+DATA_CONTENT_TYPE = "application/json"
+DEFAULT_SOURCE = "urn:cprbroker:events"
+MESSAGE_ID_PREFIX = "msg_"
+
+
+def webhook_message_id(subscription_id: str, event_id: str) -> str:
+    """Return the ``webhook-id`` for (subscription, event): deterministic, so every
+    retry and redrive carries the same id, and distinct per subscription, so a
+    receiver serving two subscriptions never mistakes one for a duplicate."""
+    if not subscription_id or not event_id:
+        raise DeliveryPolicyError("webhook-id needs a subscription id and an event id")
+    # The unit separator cannot occur in either id, so ("a.b", "c") != ("a", "b.c").
+    digest = hashlib.sha256(f"{subscription_id}\x1f{event_id}".encode()).hexdigest()
+    return MESSAGE_ID_PREFIX + digest[:32]
+
+
+def _required_text(event: Mapping[str, Any], key: str) -> str:
+    value = event.get(key)
+    if not isinstance(value, str) or not value:
+        raise DeliveryPolicyError(f"event field /{key} must be a non-empty string, got {value!r}")
+    return value
+
+
+def build_envelope(
+    event: Mapping[str, Any], data: Mapping[str, Any], *, source: str = DEFAULT_SOURCE
+) -> dict[str, Any]:
+    """Return the CloudEvents 1.0 structured envelope of ``event`` carrying ``data``.
+
+    ``id`` is the event id (stable, consumers deduplicate on it), ``type`` the
+    business event type, ``subject`` the person's PNR, ``time`` when it happened.
+    """
+    return {
+        "specversion": SPEC_VERSION,
+        "id": _required_text(event, "id"),
+        "source": source,
+        "type": _required_text(event, "type"),
+        "subject": _required_text(event, "pnr"),
+        "time": _required_text(event, "time"),
+        "datacontenttype": DATA_CONTENT_TYPE,
+        "data": dict(data),
+    }
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def encode_envelope(envelope: Mapping[str, Any]) -> bytes:
+    """Return the UTF-8 JSON body for ``envelope``: compact and key order kept,
+    so the same envelope always gives the same bytes (the signature covers them)."""
+    try:
+        text = json.dumps(
+            envelope, ensure_ascii=False, separators=(",", ":"), default=_json_default
+        )
+    except (TypeError, ValueError) as exc:
+        raise DeliveryPolicyError(f"event {envelope.get('id')!r} is not JSON: {exc}") from exc
+    return text.encode("utf-8")
