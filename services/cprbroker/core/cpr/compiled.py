@@ -1,0 +1,91 @@
+"""Record layouts prepared for fast parsing.
+
+For each layout the parser needs, precomputed once at import: one regular
+expression that accepts exactly the well-formed records of that type, the
+slice and converter of every field (for lazy typing), the slices of the CPR
+numbers to check, and per-field patterns to name the first bad field when the
+whole-record pattern does not match.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from cprbroker.core.cpr.fieldspec import FieldKind, FieldSpec
+from cprbroker.core.cpr.layouts import LAYOUTS, RecordLayout
+from cprbroker.core.cpr.values import ANY, PRINTABLE, Value, converter, pattern, problem
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledLayout:
+    """A :class:`RecordLayout` with what the parser precomputes for it."""
+
+    layout: RecordLayout
+    record_type: str
+    length: int
+    whole: re.Pattern[str]
+    """Accepts exactly the well-formed records (exact length, every field)."""
+    whole_unchecked_text: re.Pattern[str]
+    """As ``whole``, but lets any character through in text fields: for input
+    already known to hold only printable ISO-8859-1."""
+    fields: Mapping[str, tuple[int, int, Callable[[str], Value]]]
+    """Field name -> (start0, end0, converter)."""
+    pnr_spans: tuple[tuple[str, int, int], ...]
+    """CPR-number fields other than the key at 4-13: (name, start0, end0)."""
+    has_key_pnr: bool
+    """Positions 4-13 hold the PNR the record belongs to (not 000/910/999)."""
+    checks: tuple[tuple[FieldSpec, re.Pattern[str]], ...]
+
+    def first_problem(self, text: str) -> tuple[FieldSpec, str, str]:
+        """For a record ``text`` that ``whole`` refused: the first bad field, its
+        raw value and why. ``text`` must already have the layout's length."""
+        for spec, check in self.checks:
+            raw = text[spec.start - 1 : spec.end]
+            if check.fullmatch(raw) is None:
+                return spec, raw, problem(spec.kind, raw)
+        raise AssertionError(f"record {self.record_type}: whole pattern and fields disagree")
+
+
+def _field_pattern(spec: FieldSpec, record_type: str, text: str = PRINTABLE) -> str:
+    if spec.name == "RECORDTYPE":
+        return re.escape(record_type)
+    if spec.kind is FieldKind.PNR and spec.start == 4:
+        # The person's own PNR is never blank.
+        return f"[0-9]{{{spec.length}}}"
+    return pattern(spec.kind, spec.length, text=text)
+
+
+def compile_layout(layout: RecordLayout) -> CompiledLayout:
+    """Prepare ``layout`` for parsing."""
+    parts = [_field_pattern(spec, layout.record_type) for spec in layout.fields]
+    fields = {spec.name: (spec.start - 1, spec.end, converter(spec.kind)) for spec in layout.fields}
+    key = next((s for s in layout.fields if s.start == 4 and s.kind is FieldKind.PNR), None)
+    pnr_spans = tuple(
+        (spec.name, spec.start - 1, spec.end)
+        for spec in layout.fields
+        if spec.kind is FieldKind.PNR and spec is not key
+    )
+    return CompiledLayout(
+        layout=layout,
+        record_type=layout.record_type,
+        length=layout.length,
+        whole=re.compile("".join(parts)),
+        whole_unchecked_text=re.compile(
+            "".join(_field_pattern(spec, layout.record_type, ANY) for spec in layout.fields)
+        ),
+        fields=MappingProxyType(fields),
+        pnr_spans=pnr_spans,
+        has_key_pnr=key is not None,
+        checks=tuple(
+            (spec, re.compile(part)) for spec, part in zip(layout.fields, parts, strict=True)
+        ),
+    )
+
+
+COMPILED: Mapping[str, CompiledLayout] = MappingProxyType(
+    {code: compile_layout(layout) for code, layout in LAYOUTS.items()}
+)
+"""Every layout, compiled, keyed by record type."""
