@@ -7,7 +7,10 @@ the boundary (``raise ... from exc``), so callers handle one family.
     ├── InputError                 bad input from outside; never retried
     │   ├── ExtractError           a CPR extract file or record is wrong
     │   │   ├── FramingError       the file as a whole is refused (000/999, counter)
+    │   │   ├── SequenceError      the file does not follow the last applied one (gap, older)
     │   │   └── RecordError        one person is refused (file, line, field, value)
+    │   ├── CatalogueError         the event catalogue file is wrong (file, key, value)
+    │   ├── EventFormatError       an event or snapshot document is malformed (JSON pointer)
     │   ├── PnrError               a CPR number is not well-formed
     │   ├── ApiClientError         an API client record or operator request is wrong
     │   ├── ValidationError        an API document is wrong at a JSON pointer
@@ -18,6 +21,7 @@ the boundary (``raise ... from exc``), so callers handle one family.
     └── InfrastructureError        something we depend on failed; retriable
         ├── LocalKafkaError        the local Kafka tooling could not fetch/start/stop
         └── KafkaUnavailableError  a Kafka request failed or timed out
+        ├── ReplicaStoreError      the local replica store could not be read or written
 
 Each class carries ``retriable``: whether trying the same thing again may work.
 """
@@ -61,6 +65,12 @@ class FramingError(ExtractError):
 
 
 class RecordError(ExtractError):
+class SequenceError(ExtractError):
+    """The file is refused because of where it stands in the sequence of
+    extracts: its PRODDTOFORRIG is not the last applied PRODDTO (a gap), or it
+    is older than the last applied file. The message names both dates."""
+
+
     """One record is wrong, so the person it belongs to is refused.
 
     Carries the file, line, record type, field name and raw field value. The
@@ -95,6 +105,16 @@ class RecordError(ExtractError):
 
 
 class PnrError(InputError):
+class CatalogueError(InputError):
+    """The event catalogue (the CPR-code to event-type mapping) is wrong; the
+    message names the file, the key and the value."""
+
+
+class EventFormatError(InputError):
+    """An event or snapshot document (JSON or Avro) is malformed; the message
+    names the JSON pointer of the first bad value, or the encoding fault."""
+
+
     """A CPR number is not well-formed (the message never repeats the number)."""
 
 
@@ -109,6 +129,11 @@ class LocalKafkaError(InfrastructureError):
 
 
 class KafkaUnavailableError(InfrastructureError):
+class ReplicaStoreError(InfrastructureError):
+    """The local replica store (the state directory of ``cprbroker events``)
+    could not be opened, read or written."""
+
+
     """A request to the Kafka cluster failed or timed out."""
 
 
