@@ -13,6 +13,7 @@ the boundary (``raise ... from exc``), so callers handle one family.
     │   ├── EventFormatError       an event or snapshot document is malformed (JSON pointer)
     │   ├── PnrError               a CPR number is not well-formed
     │   ├── ApiClientError         an API client record or operator request is wrong
+    │   ├── SettingsError          a setting (environment variable or flag) is malformed
     │   ├── ValidationError        an API document is wrong at a JSON pointer
     │   ├── CallbackUrlError       a webhook URL is refused (scheme, host, address policy)
     │   ├── WebhookSecretError     a webhook secret is not ``whsec_`` + base64
@@ -20,8 +21,8 @@ the boundary (``raise ... from exc``), so callers handle one family.
     │   └── DeliveryPolicyError    a retry ladder, duration or delivery setting is malformed
     └── InfrastructureError        something we depend on failed; retriable
         ├── LocalKafkaError        the local Kafka tooling could not fetch/start/stop
-        └── KafkaUnavailableError  a Kafka request failed or timed out
         ├── ReplicaStoreError      the local replica store could not be read or written
+        └── KafkaUnavailableError  a Kafka request failed or timed out
 
 Each class carries ``retriable``: whether trying the same thing again may work.
 """
@@ -64,13 +65,13 @@ class FramingError(ExtractError):
         self.reason = reason
 
 
-class RecordError(ExtractError):
 class SequenceError(ExtractError):
     """The file is refused because of where it stands in the sequence of
     extracts: its PRODDTOFORRIG is not the last applied PRODDTO (a gap), or it
     is older than the last applied file. The message names both dates."""
 
 
+class RecordError(ExtractError):
     """One record is wrong, so the person it belongs to is refused.
 
     Carries the file, line, record type, field name and raw field value. The
@@ -104,7 +105,6 @@ class SequenceError(ExtractError):
         self.pnr = pnr
 
 
-class PnrError(InputError):
 class CatalogueError(InputError):
     """The event catalogue (the CPR-code to event-type mapping) is wrong; the
     message names the file, the key and the value."""
@@ -115,6 +115,7 @@ class EventFormatError(InputError):
     names the JSON pointer of the first bad value, or the encoding fault."""
 
 
+class PnrError(InputError):
     """A CPR number is not well-formed (the message never repeats the number)."""
 
 
@@ -128,12 +129,12 @@ class LocalKafkaError(InfrastructureError):
     """The local Kafka tooling could not fetch, format, start or stop a broker."""
 
 
-class KafkaUnavailableError(InfrastructureError):
 class ReplicaStoreError(InfrastructureError):
     """The local replica store (the state directory of ``cprbroker events``)
     could not be opened, read or written."""
 
 
+class KafkaUnavailableError(InfrastructureError):
     """A request to the Kafka cluster failed or timed out."""
 
 
@@ -153,6 +154,11 @@ class ValidationError(InputError):
 
 class ApiClientError(InputError):
     """An API client name, record or operator request (create, revoke) is wrong."""
+
+
+class SettingsError(InputError):
+    """A setting from the environment or the command line is malformed; the
+    message names the variable or flag and the value."""
 
 
 class CallbackUrlError(InputError):
