@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 # Order is the order shown in ``cprbroker --help``.
-_COMMAND_MODULES: tuple[str, ...] = ("cprbroker.commands.kafka",)
+_COMMAND_MODULES: tuple[str, ...] = ("cprbroker.commands.kafka", "cprbroker.commands.events")
 
 Handler = Callable[[argparse.Namespace], int]
 

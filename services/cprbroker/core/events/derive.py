@@ -17,21 +17,16 @@ comes from the records (002 FRAFLYKOMKOD) for a move.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from cprbroker.core.events.catalogue import Catalogue, DataTrigger, EventRule, TriggerKind
-from cprbroker.core.events.event import BusinessEvent, DomainChange, ExtractMeta, event_id
+from cprbroker.core.events.event import (
+    BusinessEvent,
+    ChangeCode,
+    DomainChange,
+    ExtractMeta,
+    event_id,
+)
 from cprbroker.core.events.model import Address, Snapshot, domain_value
-
-
-@dataclass(frozen=True, slots=True)
-class ChangeCode:
-    """One 099 record: the change code, its derived mark (None = main person)
-    and TIMESTAMPU as local ``yyyy-MM-ddTHH:mm`` (None when blank)."""
-
-    code: str
-    mark: str | None = None
-    occurred_at: str | None = None
 
 
 def derive_events(

@@ -20,22 +20,27 @@ changing it would give every re-ingested file new ids, so it never changes."""
 
 
 @dataclass(frozen=True, slots=True)
+class ChangeCode:
+    """One 099 record: the change code, its derived mark (None = main person)
+    and TIMESTAMPU as local ``yyyy-MM-ddTHH:mm`` (None when blank)."""
+
+    code: str
+    mark: str | None = None
+    occurred_at: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ExtractMeta:
     """What an event needs to know about the file it came from (record 000)."""
 
     file_id: str
+    """Identity of the file, OPGAVENR-PRODDTO (``Extract.file_id``)."""
     production_date: str
     """000 PRODDTO as ``yyyy-MM-dd``."""
     task_number: str = ""
     """000 OPGAVENR."""
     previous_production_date: str | None = None
     """000 PRODDTOFORRIG as ``yyyy-MM-dd``; None when the file has none."""
-
-
-def file_id_for(task_number: str, production_date: str) -> str:
-    """The identity of an extract file: OPGAVENR and PRODDTO, e.g.
-    ``907001-2024-03-05``. The same file ingested twice has the same id."""
-    return f"{task_number}-{production_date}"
 
 
 def event_id(file_id: str, pnr: str, event_type: str, code: str | None, mark: str | None) -> str:
