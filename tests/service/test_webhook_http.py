@@ -53,7 +53,7 @@ def _event() -> dict[str, object]:
         "id": "ev-1",
         "type": "dk.cprbroker.person.moved",
         "pnr": "0101709995",  # synthetic
-        "time": "2024-05-31T10:00:00Z",
+        "occurred_at": "2024-05-31T10:00",
         "snapshot": {"name": {"first": "Testa"}},
     }
 

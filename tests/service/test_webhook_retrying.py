@@ -71,7 +71,7 @@ async def _run(
 
         async def attempt() -> AttemptResult:
             request = build_request(
-                {"id": "ev-1", "type": "t", "pnr": "0101709995", "time": "2024-01-01T00:00Z"},
+                {"id": "ev-1", "type": "t", "pnr": "0101709995", "occurred_at": "2024-01-01T00:00"},
                 subscription_id="sub-1",
                 level=PayloadLevel.THIN,
                 may_see_protected=False,

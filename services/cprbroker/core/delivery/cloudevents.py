@@ -3,7 +3,7 @@
 
 The envelope is built from the event dict described in
 :mod:`cprbroker.core.delivery.payload` (keys ``id``, ``type``, ``pnr``,
-``time``); ``data`` is the payload already shaped for the subscriber.
+``occurred_at``); ``data`` is the payload already shaped for the subscriber.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from cprbroker.core.errors import DeliveryPolicyError
 
@@ -21,6 +22,8 @@ CONTENT_TYPE = "application/cloudevents+json"
 DATA_CONTENT_TYPE = "application/json"
 DEFAULT_SOURCE = "urn:cprbroker:events"
 MESSAGE_ID_PREFIX = "msg_"
+CPR_TIME_ZONE = ZoneInfo("Europe/Copenhagen")
+"""CPR timestamps and dates are Danish local time."""
 
 
 def webhook_message_id(subscription_id: str, event_id: str) -> str:
@@ -41,24 +44,43 @@ def _required_text(event: Mapping[str, Any], key: str) -> str:
     return value
 
 
+def event_time(occurred_at: object) -> str | None:
+    """RFC 3339 form of an event's ``occurred_at`` (CPR local time, e.g.
+    ``2024-05-31T10:00``, read as Copenhagen time unless it carries an offset);
+    ``None`` when it is missing or only partly known (``1961-00-00T12:99``)."""
+    if not isinstance(occurred_at, str) or not occurred_at:
+        return None
+    try:
+        when = dt.datetime.fromisoformat(occurred_at)
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=CPR_TIME_ZONE)
+    return when.isoformat()
+
+
 def build_envelope(
     event: Mapping[str, Any], data: Mapping[str, Any], *, source: str = DEFAULT_SOURCE
 ) -> dict[str, Any]:
     """Return the CloudEvents 1.0 structured envelope of ``event`` carrying ``data``.
 
     ``id`` is the event id (stable, consumers deduplicate on it), ``type`` the
-    business event type, ``subject`` the person's PNR, ``time`` when it happened.
+    business event type, ``subject`` the person's PNR, ``time`` when it happened
+    (left out when CPR does not know it: CloudEvents makes it optional).
     """
-    return {
+    envelope: dict[str, Any] = {
         "specversion": SPEC_VERSION,
         "id": _required_text(event, "id"),
         "source": source,
         "type": _required_text(event, "type"),
         "subject": _required_text(event, "pnr"),
-        "time": _required_text(event, "time"),
-        "datacontenttype": DATA_CONTENT_TYPE,
-        "data": dict(data),
     }
+    time = event_time(event.get("occurred_at"))
+    if time is not None:
+        envelope["time"] = time
+    envelope["datacontenttype"] = DATA_CONTENT_TYPE
+    envelope["data"] = dict(data)
+    return envelope
 
 
 def _json_default(value: object) -> str:

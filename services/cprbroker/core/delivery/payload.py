@@ -2,30 +2,26 @@
 with name and address withheld for persons under name-and-address protection
 unless the client is entitled to see them.
 
-The event arrives as a plain JSON dict. The shape assumed here (to be aligned
-with the event model in ``core/events``)::
+The event arrives as the plain JSON form of a
+:class:`~cprbroker.core.events.event.BusinessEvent`
+(:func:`cprbroker.core.events.serial.event_to_dict`)::
 
     {
-      "id": "...",                      event id (deterministic)
-      "type": "...",                    business event type
-      "pnr": "0101901234",              the person
-      "time": "2024-05-01T12:00:00Z",   when it happened (099 TIMESTAMPU)
-      "file_id": "...",                 the extract it came from (optional)
-      "change_code": "A01", "mark": "ÆG" | "",
+      "id": "...", "type": "...", "pnr": "...", "file_id": "...",
+      "cpr_event_code": "A01", "derived_mark": null,
+      "occurred_at": "2024-05-31T10:00", "production_date": "2024-06-01",
       "municipality_before": "0101", "municipality_after": "0147",
-      "domain": "address",              the changed domain (optional)
-      "before": {...}, "after": {...},  the changed domain's values, either keyed
-                                        by domain ({"address": {...}}) or flat
+      "change": {"domain": "address", "before": {...}, "after": {...}} | null,
       "snapshot": {
-        "name": {...}, "address": {...}, "addressing_name": "...",
-        "contact_address": {...}, "foreign_address": {...},
+        "name": {...}, "address": {...},
+        "emigration": {"country_code": ..., "foreign_address_lines": [...]},
         "protections": [{"type": "0001", "start": "2024-01-01", "end": null}],
         ...
-      }
+      },
+      "active_protections": [...]
     }
 
-``protections`` is read from ``snapshot.protections`` and, if present, from a
-top-level ``protections`` too.
+Only these keys are relied on; anything else passes through untouched.
 """
 
 from __future__ import annotations
@@ -41,17 +37,14 @@ from cprbroker.core.errors import DeliveryPolicyError
 NAME_AND_ADDRESS_PROTECTION = "0001"
 """004 BESKYTTYPE for name-and-address protection (CPR-loven §28)."""
 
-THIN_FIELDS: tuple[str, ...] = ("id", "file_id", "type", "pnr", "time")
+THIN_FIELDS: tuple[str, ...] = ("id", "file_id", "type", "pnr", "occurred_at", "production_date")
 """What a thin payload carries: the ids, the type, the person and the time."""
 
-PROTECTED_FIELDS: frozenset[str] = frozenset(
-    {"name", "address", "addressing_name", "contact_address", "foreign_address"}
-)
-"""Fields holding the person's name or address. Municipality codes stay: they
-are what municipality subscriptions filter on."""
+PROTECTED_DOMAINS: frozenset[str] = frozenset({"name", "address"})
+"""Change domains whose before/after values are the person's name or address."""
 
 WITHHELD_KEY = "withheld"
-"""Names the fields removed, so a receiver can tell withheld from absent."""
+"""Lists the JSON pointers removed, so a receiver can tell withheld from absent."""
 
 
 class PayloadLevel(enum.Enum):
@@ -75,8 +68,6 @@ class PayloadLevel(enum.Enum):
 def _parse_date(value: object) -> dt.date | None:
     if value is None or value == "":
         return None
-    if isinstance(value, dt.date):
-        return value
     if isinstance(value, str):
         try:
             return dt.date.fromisoformat(value[:10])
@@ -90,21 +81,22 @@ def _protection_active(protection: Mapping[str, Any], on: dt.date) -> bool:
         start = _parse_date(protection.get("start"))
         end = _parse_date(protection.get("end"))
     except ValueError:
-        # An unreadable date must not leak a protected address: treat as active.
+        # An unreadable (or partly unknown) date must not leak a protected
+        # address: treat the protection as in force.
         return True
     if start is not None and on < start:
         return False
-    # The end date (SLET_DT) is still a protected day: privacy errs on masking.
-    return end is None or on <= end
+    # As in the event model: the end date is the first day it no longer holds.
+    return end is None or on < end
 
 
 def _protections(event: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
     snapshot = event.get("snapshot")
-    sources = [event.get("protections")]
+    sources = [event.get("active_protections")]
     if isinstance(snapshot, Mapping):
         sources.append(snapshot.get("protections"))
     for source in sources:
-        if isinstance(source, list):
+        if isinstance(source, list | tuple):
             yield from (item for item in source if isinstance(item, Mapping))
 
 
@@ -116,29 +108,35 @@ def has_active_name_and_address_protection(event: Mapping[str, Any], on: dt.date
     )
 
 
-def _strip(section: dict[str, Any], withheld: set[str]) -> None:
-    for key in PROTECTED_FIELDS & section.keys():
+def _pop(section: object, key: str, pointer: str, withheld: list[str]) -> None:
+    if isinstance(section, dict) and section.get(key) not in (None, [], ""):
         del section[key]
-        withheld.add(key)
+        withheld.append(pointer)
 
 
 def withhold_name_and_address(event: Mapping[str, Any]) -> dict[str, Any]:
-    """Return a deep copy of ``event`` without the person's name and address in
-    ``snapshot``, ``before`` and ``after``, listing what went in ``withheld``."""
+    """Return a deep copy of ``event`` without the person's name and address:
+    ``snapshot.name``, ``snapshot.address``, the foreign address lines, and the
+    before/after of a name or address change; ``withheld`` lists them as JSON
+    pointers."""
     masked = copy.deepcopy(dict(event))
-    withheld: set[str] = set()
-    domain = masked.get("domain")
-    protected_domain = isinstance(domain, str) and domain in PROTECTED_FIELDS
-    for section_name in ("snapshot", "before", "after"):
-        section = masked.get(section_name)
-        if section_name != "snapshot" and protected_domain and section is not None:
-            # Flat before/after of a name or address change is the protected value itself.
-            del masked[section_name]
-            withheld.add(str(domain))
-        elif isinstance(section, dict):
-            _strip(section, withheld)
+    withheld: list[str] = []
+    snapshot = masked.get("snapshot")
+    _pop(snapshot, "name", "/snapshot/name", withheld)
+    _pop(snapshot, "address", "/snapshot/address", withheld)
+    if isinstance(snapshot, dict):
+        _pop(
+            snapshot.get("emigration"),
+            "foreign_address_lines",
+            "/snapshot/emigration/foreign_address_lines",
+            withheld,
+        )
+    change = masked.get("change")
+    if isinstance(change, dict) and change.get("domain") in PROTECTED_DOMAINS:
+        _pop(change, "before", "/change/before", withheld)
+        _pop(change, "after", "/change/after", withheld)
     if withheld:
-        masked[WITHHELD_KEY] = sorted(withheld)
+        masked[WITHHELD_KEY] = withheld
     return masked
 
 
@@ -153,8 +151,9 @@ def shape_payload(
 
     THIN carries :data:`THIN_FIELDS` (those present). FULL carries the whole
     event with its snapshot; if the person has name-and-address protection in
-    force on ``on`` and ``may_see_protected`` is false, name and address are
-    removed before anything is sent. The input is never modified.
+    force on ``on`` (the day of sending) and ``may_see_protected`` is false,
+    name and address are removed before anything is sent. The input is never
+    modified.
     """
     if level is PayloadLevel.THIN:
         return {key: event[key] for key in THIN_FIELDS if key in event}

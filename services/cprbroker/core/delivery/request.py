@@ -12,10 +12,10 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from cprbroker.core.delivery.cloudevents import (
     CONTENT_TYPE,
+    CPR_TIME_ZONE,
     DEFAULT_SOURCE,
     build_envelope,
     encode_envelope,
@@ -23,9 +23,6 @@ from cprbroker.core.delivery.cloudevents import (
 )
 from cprbroker.core.delivery.payload import PayloadLevel, shape_payload
 from cprbroker.core.delivery.signing import EndpointSecrets, signature_header
-
-# CPR protection dates are Danish calendar dates.
-CPR_TIME_ZONE = ZoneInfo("Europe/Copenhagen")
 
 
 @dataclass(frozen=True, slots=True)
