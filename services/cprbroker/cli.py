@@ -14,7 +14,13 @@ import sys
 from collections.abc import Callable, Sequence
 
 # Order is the order shown in ``cprbroker --help``.
-_COMMAND_MODULES: tuple[str, ...] = ("cprbroker.commands.kafka", "cprbroker.commands.events")
+_COMMAND_MODULES: tuple[str, ...] = (
+    "cprbroker.commands.kafka",
+    "cprbroker.commands.events",
+    "cprbroker.commands.api",
+    "cprbroker.commands.clients",
+    "cprbroker.commands.audit",
+)
 
 Handler = Callable[[argparse.Namespace], int]
 

@@ -8,12 +8,16 @@ every API process, and a revocation reaches them all.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 import structlog
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 
-from cprbroker.adapters.state_store import Apply, StateLog
+from cprbroker.adapters.kafka_admin import ensure_topics
+from cprbroker.adapters.state_store import Apply, KafkaStateLog, StateLog
 from cprbroker.core.clients import (
     ApiClient,
     ClientDirectory,
@@ -21,7 +25,8 @@ from cprbroker.core.clients import (
     hash_token,
     issue_token,
 )
-from cprbroker.core.errors import ApiClientError
+from cprbroker.core.errors import ApiClientError, KafkaUnavailableError
+from cprbroker.core.topics import TopicSpec
 
 log = structlog.get_logger(__name__)
 
@@ -110,3 +115,29 @@ class ClientRegistry:
     def clients(self) -> list[ApiClient]:
         """Every client, by name."""
         return list(self.directory)
+
+
+@asynccontextmanager
+async def kafka_client_registry(
+    bootstrap_servers: str, topic: str, *, partitions: int = 6
+) -> AsyncIterator[ClientRegistry]:
+    """A :class:`ClientRegistry` on Kafka, loaded, for the length of the block
+    (what ``cprbroker clients`` uses). Creates the topic if it is missing."""
+    await ensure_topics(bootstrap_servers, [TopicSpec(topic, partitions, True, None)])
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all")
+    try:
+        await producer.start()
+    except KafkaError as exc:
+        await producer.stop()
+        raise KafkaUnavailableError(f"cannot reach {bootstrap_servers}: {exc}") from exc
+    try:
+        registry = ClientRegistry(
+            lambda name, apply: KafkaStateLog(bootstrap_servers, name, apply, producer), topic
+        )
+        await registry.log.start()
+        try:
+            yield registry
+        finally:
+            await registry.log.stop()
+    finally:
+        await producer.stop()

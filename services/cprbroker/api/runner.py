@@ -19,6 +19,7 @@ from aiokafka.errors import KafkaError
 
 from cprbroker.adapters.audit_log import KafkaAuditTrail
 from cprbroker.adapters.client_registry import ClientRegistry
+from cprbroker.adapters.event_catalogue import load_catalogue
 from cprbroker.adapters.kafka_admin import ensure_topics
 from cprbroker.adapters.known_persons import TopicKnownPersons
 from cprbroker.adapters.state_store import Apply, KafkaStateLog, StateLog
@@ -149,10 +150,17 @@ class ApiRunner:
 async def start_api(
     settings: ApiSettings,
     *,
-    known_event_types: Collection[str],
+    known_event_types: Collection[str] | None = None,
     resolver: Resolver = resolve_host,
 ) -> ApiRunner:
-    """Start the API on ``settings.host:port``; the state loads in the background."""
+    """Start the API on ``settings.host:port``; the state loads in the background.
+
+    ``known_event_types`` defaults to the event types of ``settings.event_catalogue``
+    (or the built-in catalogue). Raises CatalogueError for a bad catalogue and
+    KafkaUnavailableError when Kafka cannot be reached.
+    """
+    if known_event_types is None:
+        known_event_types = load_catalogue(settings.event_catalogue).event_types
     state = await open_kafka_state(settings)
     ctx = ApiContext(
         settings=settings,

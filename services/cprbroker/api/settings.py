@@ -6,6 +6,7 @@ import dataclasses
 import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from cprbroker.core.errors import SettingsError
 from cprbroker.core.topics import TopicNames
@@ -23,6 +24,8 @@ class ApiSettings:
     these networks although they are private, loopback or link-local.
     ``known_pnrs_topic`` is where the processor publishes which persons the
     replica holds (see :mod:`cprbroker.adapters.known_persons`).
+    ``event_catalogue`` names the event catalogue whose event types filters may
+    use (None: the built-in one).
     """
 
     host: str = "127.0.0.1"
@@ -37,6 +40,7 @@ class ApiSettings:
     max_page_size: int = 10_000
     create_topics: bool = True
     topic_partitions: int = 6
+    event_catalogue: Path | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -56,7 +60,8 @@ class ApiSettings:
         Understood: ``KAFKA_BOOTSTRAP_SERVERS``; ``CPRBROKER_API_HOST``,
         ``CPRBROKER_API_PORT``, ``CPRBROKER_API_MAX_BODY_BYTES``,
         ``CPRBROKER_CALLBACK_ALLOW_CIDRS`` (comma-separated),
-        ``CPRBROKER_KNOWN_PNRS_TOPIC`` and ``CPRBROKER_TOPIC_<NAME>`` for each
+        ``CPRBROKER_KNOWN_PNRS_TOPIC``, ``CPRBROKER_EVENT_CATALOGUE`` and
+        ``CPRBROKER_TOPIC_<NAME>`` for each
         topic of :class:`TopicNames` (``CPRBROKER_TOPIC_AUDIT``, ...).
         A malformed value raises SettingsError naming the variable.
         """
@@ -77,6 +82,8 @@ class ApiSettings:
             changes["callback_allow_cidrs"] = split_list(cidrs)
         if (known := text(ENV_PREFIX + "KNOWN_PNRS_TOPIC")) is not None:
             changes["known_pnrs_topic"] = known
+        if (catalogue := text(ENV_PREFIX + "EVENT_CATALOGUE")) is not None:
+            changes["event_catalogue"] = Path(catalogue)
         topic_changes = {
             f.name: value
             for f in dataclasses.fields(TopicNames)
