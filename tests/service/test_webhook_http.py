@@ -7,6 +7,7 @@ import datetime as dt
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from email.utils import format_datetime
 
@@ -128,6 +129,7 @@ def _app(endpoint: Endpoint) -> web.Application:
     return app
 
 
+@asynccontextmanager
 async def _serve(host: str) -> AsyncIterator[Endpoint]:
     bracketed = f"[{host}]" if ":" in host else host
     endpoint = Endpoint(base="")
@@ -146,7 +148,7 @@ async def _serve(host: str) -> AsyncIterator[Endpoint]:
 
 @pytest.fixture
 async def endpoint() -> AsyncIterator[Endpoint]:
-    async for served in _serve("127.0.0.1"):
+    async with _serve("127.0.0.1") as served:
         yield served
 
 
@@ -331,7 +333,7 @@ async def test_unresolvable_name_is_a_dns_error() -> None:
 
 
 async def test_ipv6_loopback_is_delivered_when_allow_listed() -> None:
-    async for served in _serve("::1"):
+    async with _serve("::1") as served:
         async with WebhookSender(LOOPBACK, WebhookHttpSettings(timeout=2.0)) as sender:
             result = await sender.send(served.url("/ok"), _request())
         assert result.status == 204
@@ -360,3 +362,11 @@ async def test_check_callback_url() -> None:
 def test_attempt_result_is_plain_data() -> None:
     result = AttemptResult(status=200, latency=0.1)
     assert result.succeeded
+
+
+async def test_https_to_a_plain_http_server_is_a_tls_failure(
+    endpoint: Endpoint, sender: WebhookSender
+) -> None:
+    result = await sender.send(endpoint.url("/ok").replace("http://", "https://"), _request())
+    assert result.error_kind is ErrorKind.TLS, result.detail
+    assert endpoint.seen == []
