@@ -15,6 +15,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 
+from cprbroker.adapters.state_store import topic_partitions
 from cprbroker.core.audit import AuditEntry, AuditQuery
 from cprbroker.core.errors import KafkaUnavailableError
 
@@ -78,15 +79,9 @@ async def read_audit(
         auto_offset_reset="earliest",
         group_id=None,
     )
+    assigned = await topic_partitions(bootstrap_servers, topic)
     try:
         await consumer.start()
-        partitions = consumer.partitions_for_topic(topic)
-        if not partitions:
-            await consumer.force_metadata_update()
-            partitions = consumer.partitions_for_topic(topic)
-        if not partitions:
-            raise KafkaUnavailableError(f"topic {topic} does not exist")
-        assigned = [TopicPartition(topic, p) for p in sorted(partitions)]
         consumer.assign(assigned)
         end = await consumer.end_offsets(assigned)
         await _seek_start(consumer, assigned, query.since)

@@ -24,6 +24,7 @@ from typing import Protocol
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from cprbroker.core.errors import KafkaUnavailableError
@@ -105,9 +106,9 @@ class KafkaStateLog:
             group_id=None,
             max_partition_fetch_bytes=4 * 1024 * 1024,
         )
+        assigned = await topic_partitions(self._bootstrap, self._topic)
         try:
             await consumer.start()
-            assigned = await _partitions(consumer, self._topic)
             consumer.assign(assigned)
             await consumer.seek_to_beginning(*assigned)
             end = await consumer.end_offsets(assigned)
@@ -199,14 +200,29 @@ class KafkaStateLog:
         await self._wait_for(targets, self._write_timeout)
 
 
-async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
-    partitions = consumer.partitions_for_topic(topic)
-    if not partitions:
-        await consumer.force_metadata_update()
-        partitions = consumer.partitions_for_topic(topic)
-    if not partitions:
-        raise KafkaUnavailableError(f"topic {topic} does not exist")
-    return [TopicPartition(topic, p) for p in sorted(partitions)]
+async def topic_partitions(
+    bootstrap_servers: str, topic: str, *, wait: float = 30.0
+) -> list[TopicPartition]:
+    """Every partition of ``topic``; raise KafkaUnavailableError if it does not
+    appear within ``wait`` seconds (a topic created a moment ago takes a little
+    while to show in the metadata)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    try:
+        await admin.start()
+        while True:
+            (description,) = await admin.describe_topics([topic])
+            partitions = [p["partition"] for p in description.get("partitions", ())]
+            if description.get("error_code") == 0 and partitions:
+                return [TopicPartition(topic, p) for p in sorted(partitions)]
+            if loop.time() > deadline:
+                raise KafkaUnavailableError(f"topic {topic} does not exist")
+            await asyncio.sleep(0.2)
+    except KafkaError as exc:
+        raise KafkaUnavailableError(f"cannot describe {topic}: {exc}") from exc
+    finally:
+        await admin.close()
 
 
 class InMemoryTopic:

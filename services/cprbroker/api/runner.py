@@ -70,9 +70,9 @@ class KafkaState:
         return all(log_.caught_up for log_ in self.logs)
 
     async def load(self) -> None:
-        """Read every state topic up to its end (the lists before the subscriptions)."""
-        for log_ in self.logs:
-            await log_.start()
+        """Read every state topic up to its end (all at once: the indexes do not
+        depend on the order)."""
+        await asyncio.gather(*(log_.start() for log_ in self.logs))
 
     async def close(self) -> None:
         """Stop following the topics and flush the producer."""
