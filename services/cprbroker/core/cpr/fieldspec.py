@@ -22,7 +22,7 @@ class FieldKind(enum.Enum):
     DATE = "date"
     """``yyyy-MM-dd``; blank = none; a zero month or day = partly unknown."""
     COMPACT_DATE = "compact_date"
-    """``yyyyMMdd`` (the 000 production dates); ``00000000`` = none."""
+    """``yyyyMMdd`` (the 000 production dates); ``00000000`` or blank = none."""
     TIMESTAMP = "timestamp"
     """``yyyyMMddHHmm``; ``000000000000`` or blank = none; partly unknown allowed."""
     UNCERTAINTY = "uncertainty"

@@ -22,7 +22,9 @@ Whatever the bytes, these functions raise nothing but
 
 from __future__ import annotations
 
+import gc
 import re
+from collections.abc import Callable
 
 from cprbroker.core.cpr.compiled import COMPILED, CompiledLayout
 from cprbroker.core.cpr.fieldspec import FieldKind
@@ -43,17 +45,18 @@ _PERSON, _RECEIPT, _ERROR = 0, 1, 2
 _PNR_KINDS = (FieldKind.PNR,)
 
 
-def _entries(
-    strict: bool,
-) -> dict[str, tuple[int, re.Pattern[str], tuple[tuple[str, int, int], ...], int]]:
+_Entry = tuple[int, Callable[[str], "re.Match[str] | None"], tuple[tuple[str, int, int], ...], int]
+
+
+def _entries(strict: bool) -> dict[str, _Entry]:
     """Per data record type: (length, whole-record pattern, other PNR spans, role)."""
-    table = {}
+    table: dict[str, _Entry] = {}
     for code, compiled in COMPILED.items():
         if code in ("000", "999"):
             continue
         role = _RECEIPT if code == "997" else _ERROR if code == "910" else _PERSON
         whole = compiled.whole if strict else compiled.whole_unchecked_text
-        table[code] = (compiled.length, whole, compiled.pnr_spans, role)
+        table[code] = (compiled.length, whole.fullmatch, compiled.pnr_spans, role)
     return table
 
 
@@ -70,8 +73,7 @@ def parse_extract(data: bytes, *, source: str) -> Extract:
     """
     check_encoding(data, source)
     text = data.decode("latin-1")
-    head = text[:36]
-    if "\n" in head or "\r" in head:
+    if _line_broken(text):
         records, strict = split_lines(text, data)
     else:
         records, strict = split_fixed_length(text, data, source, COMPILED)
@@ -86,15 +88,27 @@ def parse_extract(data: bytes, *, source: str) -> Extract:
         )
     end = parse_end(records[-1], source, line=len(records))
     body = records[1:-1]
+    result = Extract(source=source, start=start, end=end)
+    # Records first: a misplaced 000/999 is a more precise diagnosis than the
+    # counter mismatch it also causes.
+    _collect(body, 2, source, strict, result)
     if end.counter != len(body):
         raise FramingError(
             source,
             f"end record 999 counts {end.counter} data records but the file has {len(body)}",
             line=len(records),
         )
-    result = Extract(source=source, start=start, end=end)
-    _collect(body, 2, source, strict, result)
     return result
+
+
+def _line_broken(text: str) -> bool:
+    """Whether records stand one per line: the first line holds the 35-character
+    start record and nothing but blanks after it. (Concatenated records put the
+    next record right after the start record, and may have no line break at all.)"""
+    first_break = text.find("\n")
+    if first_break < 0:
+        return False
+    return not text[35:first_break].strip(" \r")
 
 
 def parse_records(data: bytes, *, source: str) -> RecordSet:
@@ -117,81 +131,98 @@ def parse_records(data: bytes, *, source: str) -> RecordSet:
 def _collect(
     body: list[str], first_line: int, source: str, strict: bool, result: RecordSet
 ) -> None:
-    """Check every data record in ``body`` and group the good ones by PNR."""
+    """Check every data record in ``body`` and group the good ones by PNR.
+
+    ``body[i]`` is on line ``first_line + i``. Trimmed records are padded in
+    place, so ``body`` then holds every record at full length; the persons
+    keep it and read their records from it.
+    """
+    # The records are not cyclic; collecting cycles while millions of objects
+    # are created costs more than the parse itself.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        groups = _check_records(body, first_line, source, strict, result)
+        result.record_count += len(body)
+        refused = result.rejected_pnrs
+        result.persons.extend(
+            PersonRecords(pnr, indices, body, first_line)
+            for pnr, indices in groups.items()
+            if pnr not in refused
+        )
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _check_records(
+    body: list[str], first_line: int, source: str, strict: bool, result: RecordSet
+) -> dict[str, list[int]]:
+    """The hot loop: per record, one dict lookup and one regular-expression
+    match; per person, one PNR check. Returns PNR -> indices into ``body``."""
     table = _STRICT if strict else _FAST
-    groups: dict[str, tuple[list[int], list[str]]] = {}
+    groups: dict[str, list[int]] = {}
     errors = result.rejected
-    valid: dict[str, bool] = {}
-    line_no = first_line - 1
-    for text in body:
-        line_no += 1
+    born_ok: dict[str, bool] = {}
+    for index, text in enumerate(body):
         line = text
         entry = table.get(line[:3])
         if entry is None:
-            errors.append(_unknown_type(line, line_no, source))
+            errors.append(_unknown_type(line, first_line + index, source))
             continue
-        length, whole, spans, role = entry
+        length, fullmatch, spans, role = entry
         if len(line) != length:
             if len(line) > length and line[length:].strip(" "):
-                errors.append(_too_long(line, length, line_no, source))
+                errors.append(_too_long(line, length, first_line + index, source))
                 continue
-            line = line[:length] if len(line) > length else line.ljust(length)
-        if whole.fullmatch(line) is None:
-            errors.append(_bad_field(COMPILED[line[:3]], line, line_no, source))
+            line = body[index] = line[:length] if len(line) > length else line.ljust(length)
+        if fullmatch(line) is None:
+            errors.append(_bad_field(COMPILED[line[:3]], line, first_line + index, source))
             continue
         pnr = line[3:13]
         if role == _PERSON:
             group = groups.get(pnr)
             if group is None:
-                ok = valid.get(pnr)
-                if ok is None:
-                    ok = valid[pnr] = is_valid_pnr(pnr)
-                if not ok:
-                    errors.append(_bad_pnr(line, "PNR", pnr, line_no, source, person=pnr))
+                if not _born_ok(pnr, born_ok):
+                    errors.append(_bad_pnr(line, "PNR", pnr, first_line + index, source, pnr))
                     continue
-                group = groups[pnr] = ([], [])
-            if spans and not _related_pnrs_ok(
-                line=line, line_no=line_no, source=source, spans=spans, valid=valid, errors=errors
-            ):
-                continue
-            group[0].append(line_no)
-            group[1].append(line)
+                group = groups[pnr] = []
+            if spans:
+                bad = _bad_related_pnr(line, spans, born_ok)
+                if bad is not None:
+                    errors.append(_bad_pnr(line, *bad, first_line + index, source, pnr))
+                    continue
+            group.append(index)
         elif role == _RECEIPT:
-            if not is_valid_pnr(pnr):
-                errors.append(_bad_pnr(line, "PNR", pnr, line_no, source, person=pnr))
+            if not _born_ok(pnr, born_ok):
+                errors.append(_bad_pnr(line, "PNR", pnr, first_line + index, source, pnr))
                 continue
-            result.receipts.append(Record(line[:3], line_no, line))
+            result.receipts.append(Record(line[:3], first_line + index, line))
         else:
-            result.error_records.append(Record(line[:3], line_no, line))
-    result.record_count += len(body)
-    refused = result.rejected_pnrs
-    result.persons.extend(
-        PersonRecords(pnr, lines, raws)
-        for pnr, (lines, raws) in groups.items()
-        if pnr not in refused
-    )
+            result.error_records.append(Record(line[:3], first_line + index, line))
+    return groups
 
 
-def _related_pnrs_ok(
-    *,
-    line: str,
-    line_no: int,
-    source: str,
-    spans: tuple[tuple[str, int, int], ...],
-    valid: dict[str, bool],
-    errors: list[RecordError],
-) -> bool:
+def _born_ok(pnr: str, cache: dict[str, bool]) -> bool:
+    """Whether the 10 digits ``pnr`` form a valid birth date (cached on the
+    first 7 digits, which alone decide it)."""
+    key = pnr[:7]
+    ok = cache.get(key)
+    if ok is None:
+        ok = cache[key] = is_valid_pnr(pnr)
+    return ok
+
+
+def _bad_related_pnr(
+    line: str, spans: tuple[tuple[str, int, int], ...], cache: dict[str, bool]
+) -> tuple[str, str] | None:
+    """The first CPR-number field other than the key that is not a valid
+    number (blank and all zeros mean "no related person")."""
     for name, start, end in spans:
         value = line[start:end]
-        if value[0] == " " or value == "0000000000":
-            continue  # blank or all zeros: no related person
-        ok = valid.get(value)
-        if ok is None:
-            ok = valid[value] = is_valid_pnr(value)
-        if not ok:
-            errors.append(_bad_pnr(line, name, value, line_no, source, person=line[3:13]))
-            return False
-    return True
+        if value[0] != " " and value != "0000000000" and not _born_ok(value, cache):
+            return name, value
+    return None
 
 
 def _person_of(line: str) -> str | None:
@@ -247,8 +278,8 @@ def _bad_field(compiled: CompiledLayout, line: str, line_no: int, source: str) -
     )
 
 
-def _bad_pnr(
-    line: str, field: str, value: str, line_no: int, source: str, *, person: str
+def _bad_pnr(  # noqa: PLR0917 - called on the hot path's error branch only
+    line: str, field: str, value: str, line_no: int, source: str, person: str
 ) -> RecordError:
     return RecordError(
         source=source,

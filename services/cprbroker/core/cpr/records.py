@@ -88,29 +88,37 @@ class Record:
 class PersonRecords:
     """All records of one person in one file, in file order, wherever they stood."""
 
-    __slots__ = ("_lines", "_raws", "_records", "pnr")
+    __slots__ = ("_body", "_first_line", "_indices", "_records", "pnr")
 
-    def __init__(self, pnr: str, lines: list[int], raws: list[str]) -> None:
+    def __init__(self, pnr: str, indices: list[int], body: list[str], first_line: int) -> None:
+        """``body[i]`` for ``i`` in ``indices`` are this person's records, at
+        full length; ``body[i]`` stands on line ``first_line + i``."""
         self.pnr = pnr
-        self._lines = lines
-        self._raws = raws
+        self._indices = indices
+        self._body = body
+        self._first_line = first_line
         self._records: list[Record] | None = None
+
+    @classmethod
+    def of(cls, pnr: str, records: list[Record]) -> PersonRecords:
+        """A person from records already parsed (e.g. read back from a topic)."""
+        person = cls(pnr, [], [], 1)
+        person._records = list(records)
+        return person
 
     @property
     def records(self) -> list[Record]:
         """The records in file order."""
         if self._records is None:
-            self._records = [
-                Record(raw[:3], line, raw)
-                for line, raw in zip(self._lines, self._raws, strict=True)
-            ]
+            body, first = self._body, self._first_line
+            self._records = [Record(body[i][:3], first + i, body[i]) for i in self._indices]
         return self._records
 
     def __iter__(self) -> Iterator[Record]:
         return iter(self.records)
 
     def __len__(self) -> int:
-        return len(self._raws)
+        return len(self.records) if self._records is not None else len(self._indices)
 
     def __repr__(self) -> str:
         return f"PersonRecords(<pnr>, {len(self)} records)"
@@ -126,7 +134,7 @@ class PersonRecords:
     @property
     def record_types(self) -> list[str]:
         """The record types present, in order of first appearance."""
-        return list(dict.fromkeys(raw[:3] for raw in self._raws))
+        return list(dict.fromkeys(r.record_type for r in self.records))
 
     @property
     def events(self) -> list[Event]:

@@ -91,7 +91,7 @@ def _partial_date(sep: str) -> str:
 
 
 _DATE = f"(?:{_calendar_date('-')}| {{10}}|{_partial_date('-')}|0000-00-00)"
-_COMPACT_DATE = f"(?:{_calendar_date('')}|0{{8}})"
+_COMPACT_DATE = f"(?:{_calendar_date('')}|0{{8}}| {{8}})"
 # Any four digits of time: an out-of-range time of day means "time unknown".
 # All zeros (= none) matches the partial-date branch.
 _TIMESTAMP = f"(?:(?:{_calendar_date('')})[0-9]{{4}}|(?:{_partial_date('')})[0-9]{{4}}| {{12}})"
@@ -173,7 +173,7 @@ def _date(raw: str) -> dt.date | PartialDate | None:
 
 
 def _compact_date(raw: str) -> dt.date | None:
-    if raw == "00000000":
+    if raw[0] == " " or raw == "00000000":
         return None
     return dt.date(int(raw[0:4]), int(raw[4:6]), int(raw[6:8]))
 
