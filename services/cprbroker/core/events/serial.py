@@ -65,13 +65,22 @@ def change_record_name(domain: Domain) -> str:
 _DOMAINS_BY_RECORD = {change_record_name(domain): domain for domain in Domain}
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def to_plain(value: object) -> Any:
     """``value`` as JSON-ready data: dataclasses as dicts, tuples as lists."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if value is None or isinstance(value, str):
+        return value
     if isinstance(value, tuple | list):
         return [to_plain(item) for item in value]
-    return value
+    cls = type(value)
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        if not dataclasses.is_dataclass(cls):
+            return value
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return {name: to_plain(getattr(value, name)) for name in names}
 
 
 _HINTS: dict[type, dict[str, Any]] = {}
