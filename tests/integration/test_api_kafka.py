@@ -6,23 +6,18 @@ process must catch up, the test polls with a generous deadline.
 
 from __future__ import annotations
 
-import asyncio
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
-from dataclasses import replace
 from typing import Any
 
 import aiohttp
 import pytest
+from tests.integration.api_support import api_settings, bearer, eventually, running
 
 from cprbroker.adapters.audit_log import read_audit
 from cprbroker.adapters.known_persons import TopicKnownPersons
 from cprbroker.adapters.state_store import KafkaStateLog
-from cprbroker.api.runner import ApiRunner, new_producer, start_api
+from cprbroker.api.runner import new_producer
 from cprbroker.api.settings import ApiSettings
 from cprbroker.core.audit import AuditQuery
-from cprbroker.core.topics import TopicNames
 
 AKSEL = "0701614011"
 ERNA = "0707614226"
@@ -31,51 +26,7 @@ HOOK = "http://127.0.0.1:9/hook"  # loopback, admitted by the test allow-list
 
 @pytest.fixture
 def settings(kafka_bootstrap: str) -> ApiSettings:
-    """API settings on topics of this test's own."""
-    run = uuid.uuid4().hex[:8]
-    topics = replace(
-        TopicNames(),
-        subscriptions=f"test.api.{run}.subscriptions",
-        subscription_pnrs=f"test.api.{run}.subscription-pnrs",
-        clients=f"test.api.{run}.clients",
-        audit=f"test.api.{run}.audit",
-    )
-    return ApiSettings(
-        host="127.0.0.1",
-        port=0,
-        bootstrap_servers=kafka_bootstrap,
-        topics=topics,
-        known_pnrs_topic=f"test.api.{run}.known-pnrs",
-        callback_allow_cidrs=("127.0.0.0/8",),
-        topic_partitions=3,
-    )
-
-
-@asynccontextmanager
-async def running(settings: ApiSettings) -> AsyncIterator[tuple[ApiRunner, aiohttp.ClientSession]]:
-    """An API process on ``settings`` with a client session on its URL."""
-    api = await start_api(settings)
-    try:
-        await api.wait_ready()
-        async with aiohttp.ClientSession(base_url=api.url) as http:
-            yield api, http
-    finally:
-        await api.stop()
-
-
-async def bearer(api: ApiRunner, name: str, **entitlements: Any) -> dict[str, str]:
-    _, token = await api.state.clients.create(name, **entitlements)
-    return {"Authorization": f"Bearer {token}"}
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], what: str, deadline: float = 60) -> None:
-    """Poll ``check`` until true; fail after ``deadline`` seconds (generous on purpose)."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + deadline
-    while not await check():
-        if loop.time() > end:
-            pytest.fail(f"not within {deadline}s: {what}")
-        await asyncio.sleep(0.2)
+    return api_settings(kafka_bootstrap)
 
 
 async def create(http: aiohttp.ClientSession, headers: dict[str, str], **body: Any) -> str:

@@ -57,6 +57,11 @@ def add_kafka_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def log_to_stderr() -> None:
+    """Send log lines to stderr: stdout carries a command's results (a token, JSON lines)."""
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
+
+
 def settings_from(args: argparse.Namespace) -> ApiSettings:
     """The API settings: defaults, then the environment, then the flags given."""
     settings = ApiSettings().with_environ(os.environ)
@@ -75,6 +80,7 @@ def settings_from(args: argparse.Namespace) -> ApiSettings:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    log_to_stderr()
     try:
         settings = settings_from(args)
         return asyncio.run(serve(settings))
