@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 # Order is the order shown in ``cprbroker --help``.
 _COMMAND_MODULES: tuple[str, ...] = (
     "cprbroker.commands.kafka",
+    "cprbroker.commands.parse",
     "cprbroker.commands.events",
     "cprbroker.commands.api",
     "cprbroker.commands.clients",
