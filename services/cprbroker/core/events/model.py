@@ -4,8 +4,8 @@ Every class here is a frozen dataclass whose field names are the field names
 of the matching Avro record in ``schemas/`` (``dk.cprbroker.v1.<Class>``), so
 that :mod:`cprbroker.core.events.serial` converts them to and from plain dicts
 without a per-class table. Dates are ISO 8601 strings exactly as far as CPR
-knows them (``yyyy-MM-dd``, local ``yyyy-MM-ddTHH:mm``); partly unknown dates
-keep their zeros rather than being guessed.
+knows them (``yyyy-MM-dd``, local Danish time ``yyyy-MM-ddTHH:mm``); a partly
+unknown date keeps only its known parts (``1961-01``), never a guess.
 """
 
 from __future__ import annotations
