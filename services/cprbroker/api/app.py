@@ -43,6 +43,12 @@ log = structlog.get_logger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 _PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/v1/openapi.json"})
+# The query parameters each route understands; any other is refused (400), as
+# unknown body fields are: a typo must not silently change what is asked.
+_QUERY_PARAMETERS: dict[str, frozenset[str]] = {
+    "subscription.list": frozenset({"owner"}),
+    "pnrs.list": frozenset({"limit", "cursor"}),
+}
 _MAX_ON_BEHALF_OF = 255  # SF6002 InvocationContext OnBehalfOfUser
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 
@@ -144,6 +150,11 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
                 "X-On-Behalf-Of", f"must be 1-{_MAX_ON_BEHALF_OF} characters naming the end user"
             )
         request[ON_BEHALF_OF] = on_behalf_of.strip()
+    allowed = _QUERY_PARAMETERS.get(request.match_info.route.name or "", frozenset())
+    for name in request.query:
+        if name not in allowed:
+            known = ", ".join(sorted(allowed)) or "none"
+            raise bad_parameter(name, f"unknown query parameter {name!r}; allowed here: {known}")
     return await handler(request)
 
 
