@@ -21,6 +21,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "cprbroker.commands.api",
     "cprbroker.commands.clients",
     "cprbroker.commands.audit",
+    "cprbroker.commands.synth",
 )
 
 Handler = Callable[[argparse.Namespace], int]
