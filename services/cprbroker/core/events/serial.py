@@ -68,6 +68,17 @@ _DOMAINS_BY_RECORD = {change_record_name(domain): domain for domain in Domain}
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
+def _kind(value: object) -> str:
+    # Errors name the JSON type, never the value: documents hold personal data.
+    if isinstance(value, Mapping):
+        return "an object"
+    if isinstance(value, list | tuple):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    return type(value).__name__
+
+
 def to_plain(value: object) -> Any:
     """``value`` as JSON-ready data: dataclasses as dicts, tuples as lists."""
     if value is None or isinstance(value, str):
@@ -102,19 +113,19 @@ def _from_plain(tp: Any, value: Any, pointer: str) -> Any:
         return _from_plain(inner, value, pointer)
     if origin is tuple:
         if not isinstance(value, list | tuple):
-            raise EventFormatError(f"{pointer or '/'}: expected an array, got {value!r}")
+            raise EventFormatError(f"{pointer or '/'}: expected an array, got {_kind(value)}")
         item_type = typing.get_args(tp)[0]
         return tuple(_from_plain(item_type, item, f"{pointer}/{i}") for i, item in enumerate(value))
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return _dataclass_from_plain(tp, value, pointer)
     if tp is str and not isinstance(value, str):
-        raise EventFormatError(f"{pointer or '/'}: expected a string, got {value!r}")
+        raise EventFormatError(f"{pointer or '/'}: expected a string, got {_kind(value)}")
     return value
 
 
 def _dataclass_from_plain(cls: type[T], value: Any, pointer: str) -> T:
     if not isinstance(value, Mapping):
-        raise EventFormatError(f"{pointer or '/'}: expected an object, got {value!r}")
+        raise EventFormatError(f"{pointer or '/'}: expected an object, got {_kind(value)}")
     hints = _hints(cls)
     kwargs: dict[str, Any] = {}
     for f in dataclasses.fields(cls):  # type: ignore[arg-type]
@@ -181,7 +192,7 @@ def _change_from_plain(value: Any) -> DomainChange | None:
                 f"/change/domain: unknown domain {value.get('domain')!r}"
             ) from None
     else:
-        raise EventFormatError(f"/change: expected an object, got {value!r}")
+        raise EventFormatError(f"/change: expected an object, got {_kind(value)}")
     return DomainChange(
         domain=domain,
         before=_value_from_plain(domain, fields.get("before"), "/change/before"),
@@ -192,7 +203,7 @@ def _change_from_plain(value: Any) -> DomainChange | None:
 def event_from_dict(data: Mapping[str, Any]) -> BusinessEvent:
     """The event ``data`` describes, in either the JSON or the Avro form."""
     if not isinstance(data, Mapping):
-        raise EventFormatError(f"/: expected an object, got {data!r}")
+        raise EventFormatError(f"/: expected an object, got {_kind(data)}")
     plain = {key: value for key, value in data.items() if key != "change"}
     plain["change"] = None
     event = _dataclass_from_plain(BusinessEvent, plain, "")
