@@ -325,3 +325,28 @@ async def test_two_processes_and_restart_share_state(cluster: FakeTopics) -> Non
     async with fake_api(cluster) as restarted:
         again = await restarted.http.get(f"/v1/subscriptions/{created['id']}", headers=headers)
         assert (await again.json())["name"] == created["name"]
+
+
+async def test_failures_answer_problems_without_details(
+    cluster: FakeTopics, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cprbroker.core.errors import KafkaUnavailableError
+
+    async with fake_api(cluster) as api:
+        headers = await api.token("sys")
+
+        def broken(*_: object) -> None:
+            raise RuntimeError("0701614011 exploded")
+
+        async def unreachable(*_: object) -> None:
+            raise KafkaUnavailableError("broker down")
+
+        monkeypatch.setattr(api.subscriptions, "owned_by", broken)
+        monkeypatch.setattr(api.subscriptions, "put", unreachable)
+        crashed = await api.http.get("/v1/subscriptions", headers=headers)
+        assert crashed.status == 500
+        assert crashed.content_type == "application/problem+json"
+        assert "0701614011" not in await crashed.text()
+        down = await api.http.post("/v1/subscriptions", json=subscription_body(), headers=headers)
+        assert down.status == 503
+        assert down.headers["Retry-After"] == "5"

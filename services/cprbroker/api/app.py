@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import time
+import traceback
 import uuid
 from collections.abc import Awaitable, Callable
 
@@ -105,6 +106,19 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
     except InfrastructureError as exc:
         log.warning("api.unavailable", error=type(exc).__name__, request_id=request.get(REQUEST_ID))
         return unavailable("the broker's state store is not reachable; try again").response()
+    except Exception as exc:  # noqa: BLE001 - the last line: answer 500, never leak details
+        # Only the type: a message or traceback could carry a CPR number from the request.
+        frames = traceback.extract_tb(exc.__traceback__)
+        where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else None
+        log.error(  # noqa: TRY400 - no traceback: its message could name a CPR number
+            "api.internal_error",
+            error=type(exc).__name__,
+            at=where,
+            route=_route_template(request),
+            request_id=request.get(REQUEST_ID),
+        )
+        detail = f"internal error; quote request id {request.get(REQUEST_ID)}"
+        return Problem(500, "internal", "Internal server error", detail).response()
 
 
 async def _audit_refusal(request: web.Request, problem: Problem) -> None:
