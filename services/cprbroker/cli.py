@@ -18,9 +18,12 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "cprbroker.commands.kafka",
     "cprbroker.commands.parse",
     "cprbroker.commands.events",
+    "cprbroker.commands.ingest",
+    "cprbroker.commands.processor",
     "cprbroker.commands.api",
     "cprbroker.commands.clients",
     "cprbroker.commands.audit",
+    "cprbroker.commands.delivery",
     "cprbroker.commands.synth",
 )
 

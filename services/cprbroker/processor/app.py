@@ -1,0 +1,213 @@
+"""The processor as a faust-streaming app: ``cpr.person-records`` in, business
+events on ``cpr.events`` out, the replica in a faust Table.
+
+The replica table (``<app_id>-replica-changelog``) maps a PNR to the person's
+:class:`~cprbroker.processor.replica_codec.ReplicaEntry`; faust keeps it in
+RocksDB (``store=rocksdb``, a cache under ``data_dir``) with the changelog
+topic as the durable copy, or in memory.
+
+Commit order, per batch of up to ``batch_size`` messages (``take_events``):
+
+1. derive the batch (:class:`~cprbroker.processor.batch.BatchDeriver`);
+2. produce its events, dead letters and newly known PNRs, and wait until
+   Kafka acknowledged every one;
+3. only then write the new replica entries to the table (RocksDB and the
+   changelog);
+4. the batch's messages are acknowledged to faust, which flushes the producer
+   (the changelog writes) before it commits their offsets.
+
+So after a SIGKILL at any point the restarted processor either re-reads a
+message whose replica entry was not written (and produces its events again,
+with the same deterministic ids), or finds the entry written, which happens
+only after its events were acknowledged, and skips the person. No event is
+lost; duplicates carry the same id.
+
+End-of-file marks of a full extract are forwarded to the one-partition topic
+``<app_id>-full-loads``; when every partition of ``cpr.person-records`` has
+reported the file, the processor publishes ``!full-load`` = complete on the
+known-PNRs topic (see :mod:`cprbroker.adapters.known_persons`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Sequence
+from typing import Any, cast
+
+import faust
+import structlog
+from aiokafka.errors import KafkaError
+
+from cprbroker.adapters.known_persons import FULL_LOAD_KEY
+from cprbroker.core.errors import KafkaUnavailableError
+from cprbroker.processor.batch import BatchDeriver, BatchOutput, KafkaRecord
+from cprbroker.processor.settings import ProcessorSettings
+
+log = structlog.get_logger(__name__)
+
+KNOWN_VALUE = b"1"
+_RAW: dict[str, Any] = {
+    "key_type": bytes,
+    "value_type": bytes,
+    "key_serializer": "raw",
+    "value_serializer": "raw",
+}
+
+
+def _raw_schema() -> faust.Schema:
+    """Keys and values as bytes, unchanged (the codecs live in cprbroker)."""
+    return faust.Schema(**_RAW)
+
+
+def broker_urls(bootstrap_servers: str) -> str:
+    """faust's broker URL list for a Kafka bootstrap list ``host:port,...``."""
+    return ";".join(f"kafka://{server.strip()}" for server in bootstrap_servers.split(","))
+
+
+def faust_app(settings: ProcessorSettings) -> faust.App:
+    """The faust app with the processor's configuration (no agents yet)."""
+    return faust.App(
+        settings.app_id,
+        broker=broker_urls(settings.bootstrap_servers),
+        store="rocksdb://" if settings.store == "rocksdb" else "memory://",
+        datadir=str(settings.data_dir),
+        topic_partitions=settings.partitions,
+        topic_replication_factor=1,
+        table_standby_replicas=0,
+        consumer_auto_offset_reset="earliest",
+        broker_commit_every=max(settings.batch_size, 1000),
+        broker_commit_interval=settings.commit_interval,
+        # A killed worker's group member lingers until its session times out.
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=2.0,
+        broker_rebalance_timeout=30.0,
+        producer_acks=-1,
+        producer_linger=settings.linger_ms / 1000.0,
+        producer_max_batch_size=settings.batch_bytes,
+        producer_max_request_size=max(4 * 1024 * 1024, settings.batch_bytes),
+        producer_compression_type=settings.compression_type,
+        stream_buffer_maxsize=max(4096, 2 * settings.batch_size),
+        stream_recovery_delay=0.0,
+        web_enabled=False,
+    )
+
+
+class Processor:
+    """The processor's faust app with its topics, tables and agents."""
+
+    def __init__(
+        self, settings: ProcessorSettings, deriver: BatchDeriver, *, partitions: int
+    ) -> None:
+        self.settings = settings
+        self.app = faust_app(settings)
+        self._deriver = deriver
+        topics = settings.topics
+        self._events_topic = topics.events
+        self._dlq_topic = topics.person_records_dlq
+        self._known_topic = settings.known_pnrs_topic
+        self.records = self.app.topic(topics.person_records, **_RAW)
+        self.replica = self.app.Table(
+            "replica", partitions=partitions, help="PNR -> replica entry", schema=_raw_schema()
+        )
+        self.loads_topic = self.app.topic(
+            f"{settings.app_id}-full-loads", partitions=1, internal=True, **_RAW
+        )
+        self.loads = self.app.Table(
+            "full-loads", partitions=1, help="file id -> partitions done", schema=_raw_schema()
+        )
+        self.batches = 0
+        self.app.agent(self.records, name="derive")(self._derive)
+        self.app.agent(self.loads_topic, name="full-loads")(self._track_full_loads)
+
+    async def _derive(self, source: faust.StreamT[bytes]) -> None:
+        settings = self.settings
+        # The agent is given a faust Stream; StreamT does not declare take_events.
+        stream = cast("faust.Stream[bytes]", source)
+        async for batch in stream.take_events(settings.batch_size, within=settings.batch_seconds):
+            await self.handle_batch(stream, batch)
+
+    async def handle_batch(self, stream: faust.Stream[bytes], batch: Sequence[Any]) -> None:
+        """Derive ``batch`` (faust events), produce its output, then update the
+        replica (module docstring: the commit order)."""
+        table = self.replica
+
+        def lookup(position: int, key: bytes) -> bytes | None:
+            # The table picks the RocksDB partition from the current event.
+            _set_current_event(stream, batch[position])
+            value: bytes | None = table.get(key)
+            return value
+
+        messages = [(event.message.key, event.message.value) for event in batch]
+        out = self._deriver.derive_batch(messages, lookup)
+        await self._produce(out)
+        for update in out.updates:
+            _set_current_event(stream, batch[update.position])
+            table[update.key] = update.value
+        for end in out.file_ends:
+            log.info(
+                "processor.file_end",
+                file_id=end.file.file_id,
+                partition=end.partition,
+                full=end.file.full,
+            )
+            if end.file.full:
+                document = {"partition": end.partition, "partitions": end.partitions}
+                await self.loads_topic.send(
+                    key=end.file.file_id.encode(), value=json.dumps(document).encode()
+                )
+        self.batches += 1
+        if out.dead_letters or out.skipped:
+            log.info(
+                "processor.batch",
+                messages=len(batch),
+                applied=out.applied,
+                skipped=out.skipped,
+                dead_letters=len(out.dead_letters),
+                events=len(out.events),
+            )
+
+    async def _produce(self, out: BatchOutput) -> None:
+        """Produce the batch's records and wait until all are acknowledged."""
+        producer = self.app.producer
+        pending: list[Awaitable[Any]] = []
+
+        async def send(topic: str, records: list[KafkaRecord]) -> None:
+            for key, value, headers in records:
+                pending.append(await producer.send(topic, key, value, None, None, headers))
+
+        try:
+            await send(self._events_topic, out.events)
+            await send(self._dlq_topic, out.dead_letters)
+            await send(self._known_topic, [(key, KNOWN_VALUE, []) for key in out.known])
+            if pending:
+                await asyncio.gather(*pending)
+        except KafkaError as exc:
+            raise KafkaUnavailableError(f"producing a batch's events failed: {exc}") from exc
+
+    async def _track_full_loads(self, stream: faust.StreamT[bytes]) -> None:
+        producer = self.app.producer
+        async for event in stream.events():
+            file_key, value = event.message.key, event.message.value
+            if file_key is None or value is None:
+                log.warning("processor.bad_full_load_progress")
+                continue
+            document = json.loads(value)
+            done = set(json.loads(self.loads.get(file_key) or b"[]"))
+            done.add(int(document["partition"]))
+            self.loads[file_key] = json.dumps(sorted(done)).encode()
+            if len(done) >= int(document["partitions"]):
+                marker = json.dumps({"complete": True}).encode()
+                future = await producer.send(
+                    self._known_topic, FULL_LOAD_KEY, marker, None, None, None
+                )
+                await future
+                log.info("processor.full_load_complete", file_id=file_key.decode())
+
+
+def _set_current_event(stream: faust.Stream[bytes], event: Any) -> None:
+    """Make ``event`` the stream's current event. A faust table chooses the
+    RocksDB partition and the changelog partition of a read or write from the
+    current event; in a batch that must be the event of the person at hand,
+    not the last one taken."""
+    stream._set_current_event(event)  # faust offers no public setter
