@@ -12,18 +12,13 @@ from typing import Any
 
 from aiohttp import web
 
-_STRING_SET = {"type": "array", "minItems": 1, "maxItems": 1000, "uniqueItems": False}
-_CODE4 = {"type": "string", "pattern": "^[0-9]{4}$"}
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
+from cprbroker.api.openapi_schemas import SCHEMAS, ref
 
 
 def _problem(description: str) -> dict[str, Any]:
     return {
         "description": description,
-        "content": {"application/problem+json": {"schema": _ref("Problem")}},
+        "content": {"application/problem+json": {"schema": ref("Problem")}},
     }
 
 
@@ -42,203 +37,6 @@ _BODY_ERRORS = {
     "413": _problem("The body, or a list in it, is over the limit"),
     "415": _problem("The body is not application/json"),
     "422": _problem("A value in the body is wrong; `pointer` names it"),
-}
-
-_SCHEMAS: dict[str, Any] = {
-    "Problem": {
-        "type": "object",
-        "required": ["type", "title", "status", "detail"],
-        "properties": {
-            "type": {"type": "string"},
-            "title": {"type": "string"},
-            "status": {"type": "integer"},
-            "detail": {"type": "string"},
-            "pointer": {"type": "string"},
-            "parameter": {"type": "string"},
-            "errors": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {"pointer": {"type": "string"}, "detail": {"type": "string"}},
-                },
-            },
-        },
-    },
-    "Filter": {
-        "type": "object",
-        "additionalProperties": False,
-        "description": "Criteria combine with AND, values within one with OR; {} is catch-all.",
-        "properties": {
-            "event_types": {**_STRING_SET, "items": {"type": "string"}},
-            "cpr_event_codes": {
-                **_STRING_SET,
-                "items": {"type": "string", "pattern": "^[A-Z][0-9]{2}$"},
-            },
-            "pnr_list": {"type": "boolean"},
-            "municipalities": {**_STRING_SET, "items": _CODE4},
-            "age": {
-                "type": "object",
-                "additionalProperties": False,
-                "minProperties": 1,
-                "properties": {
-                    "min": {"type": "integer", "minimum": 0, "maximum": 999},
-                    "max": {"type": "integer", "minimum": 0, "maximum": 999},
-                },
-            },
-            "addresses": {
-                **_STRING_SET,
-                "items": {
-                    "type": "object",
-                    "additionalProperties": False,
-                    "required": ["municipality", "road_code"],
-                    "properties": {
-                        "municipality": _CODE4,
-                        "road_code": _CODE4,
-                        "house_number": {"type": "string", "pattern": "^[0-9]{1,3}[A-Za-z]?$"},
-                    },
-                },
-            },
-            "include_derived": {"type": "boolean", "default": True},
-        },
-    },
-    "EndpointRequest": {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["url"],
-        "properties": {
-            "url": {"type": "string", "format": "uri", "maxLength": 2000},
-            "secret": {
-                "type": "string",
-                "pattern": "^whsec_",
-                "description": "Generated (and shown once) when left out.",
-            },
-        },
-    },
-    "SubscriptionRequest": {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["name", "endpoint", "filter"],
-        "properties": {
-            "name": {"type": "string", "minLength": 1, "maxLength": 200},
-            "endpoint": _ref("EndpointRequest"),
-            "filter": _ref("Filter"),
-            "payload_level": {"type": "string", "enum": ["full", "thin"], "default": "full"},
-            "status": {"type": "string", "enum": ["active", "paused"], "default": "active"},
-        },
-    },
-    "SubscriptionPatch": {
-        "type": "object",
-        "additionalProperties": False,
-        "description": "A JSON merge patch (RFC 7386) over the request form; "
-        "endpoint.secret: null rotates to a generated secret.",
-        "properties": {
-            "name": {"type": "string", "minLength": 1, "maxLength": 200},
-            "endpoint": {
-                "type": "object",
-                "additionalProperties": False,
-                "properties": {
-                    "url": {"type": "string", "format": "uri"},
-                    "secret": {"type": ["string", "null"]},
-                },
-            },
-            "filter": {"type": "object"},
-            "payload_level": {"type": "string", "enum": ["full", "thin"]},
-            "status": {"type": "string", "enum": ["active", "paused"]},
-        },
-    },
-    "Subscription": {
-        "type": "object",
-        "required": [
-            "id",
-            "owner",
-            "name",
-            "endpoint",
-            "filter",
-            "payload_level",
-            "status",
-            "pnr_count",
-        ],
-        "properties": {
-            "id": {"type": "string"},
-            "owner": {"type": "string"},
-            "name": {"type": "string"},
-            "endpoint": {
-                "type": "object",
-                "required": ["url"],
-                "properties": {
-                    "url": {"type": "string"},
-                    "secret": {"type": "string", "description": "Only when just generated."},
-                },
-            },
-            "filter": _ref("Filter"),
-            "payload_level": {"type": "string", "enum": ["full", "thin"]},
-            "status": {"type": "string", "enum": ["active", "paused", "disabled"]},
-            "disabled_reason": {"type": "string"},
-            "created_at": {"type": "string", "format": "date-time"},
-            "updated_at": {"type": "string", "format": "date-time"},
-            "pnr_count": {"type": "integer", "minimum": 0},
-        },
-    },
-    "SubscriptionList": {
-        "type": "object",
-        "required": ["subscriptions"],
-        "properties": {"subscriptions": {"type": "array", "items": _ref("Subscription")}},
-    },
-    "PnrResult": {
-        "type": "object",
-        "required": ["result"],
-        "properties": {
-            "result": {
-                "type": "string",
-                "enum": [
-                    "ADDED",
-                    "ALREADY_EXISTED",
-                    "NON_EXISTING_PNR",
-                    "REMOVED",
-                    "NOT_SUBSCRIBED",
-                ],
-            }
-        },
-    },
-    "PnrPage": {
-        "type": "object",
-        "required": ["pnrs", "next_cursor", "total"],
-        "properties": {
-            "pnrs": {"type": "array", "items": {"type": "string", "pattern": "^[0-9]{10}$"}},
-            "next_cursor": {"type": ["string", "null"]},
-            "total": {"type": "integer", "minimum": 0},
-        },
-    },
-    "BatchRequest": {
-        "type": "object",
-        "additionalProperties": False,
-        "minProperties": 1,
-        "properties": {
-            "add": {"type": "array", "minItems": 1, "items": {"type": "string"}},
-            "remove": {"type": "array", "minItems": 1, "items": {"type": "string"}},
-        },
-    },
-    "BatchItem": {
-        "type": "object",
-        "required": ["pnr", "result"],
-        "properties": {"pnr": {"type": "string"}, "result": {"type": "string"}},
-    },
-    "BatchResponse": {
-        "type": "object",
-        "required": ["add", "remove"],
-        "properties": {
-            "add": {"type": "array", "items": _ref("BatchItem")},
-            "remove": {"type": "array", "items": _ref("BatchItem")},
-        },
-    },
-    "RemoveAllResponse": {
-        "type": "object",
-        "required": ["result", "removed"],
-        "properties": {
-            "result": {"type": "string", "enum": ["REMOVED"]},
-            "removed": {"type": "integer", "minimum": 0},
-        },
-    },
 }
 
 _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -275,7 +73,7 @@ def _operation(
     if body is not None:
         operation["requestBody"] = {
             "required": True,
-            "content": {body_type: {"schema": _ref(body)}},
+            "content": {body_type: {"schema": ref(body)}},
         }
         operation["responses"] = {**_BODY_ERRORS, **operation["responses"]}
     return operation
@@ -297,12 +95,12 @@ _PATHS: dict[str, Any] = {
     "/v1/subscriptions": {
         "post": _operation(
             "Create a subscription",
-            {"201": _json("Created (secret shown if generated)", _ref("Subscription"))},
+            {"201": _json("Created (secret shown if generated)", ref("Subscription"))},
             body="SubscriptionRequest",
         ),
         "get": _operation(
             "List the caller's subscriptions (an admin's: all)",
-            {"200": _json("The subscriptions", _ref("SubscriptionList"))},
+            {"200": _json("The subscriptions", ref("SubscriptionList"))},
             parameters=[
                 {"name": "owner", "in": "query", "required": False, "schema": {"type": "string"}}
             ],
@@ -311,13 +109,13 @@ _PATHS: dict[str, Any] = {
     "/v1/subscriptions/{id}": {
         "get": _operation(
             "Read a subscription",
-            {"200": _json("The subscription", _ref("Subscription"))},
+            {"200": _json("The subscription", ref("Subscription"))},
             parameters=[_ID],
             errors=_NOT_FOUND,
         ),
         "patch": _operation(
             "Change a subscription (JSON merge patch)",
-            {"200": _json("The changed subscription", _ref("Subscription"))},
+            {"200": _json("The changed subscription", ref("Subscription"))},
             parameters=[_ID],
             body="SubscriptionPatch",
             body_type="application/merge-patch+json",
@@ -333,13 +131,13 @@ _PATHS: dict[str, Any] = {
     "/v1/subscriptions/{id}/pnrs": {
         "get": _operation(
             "Page through the CPR-number list (ascending)",
-            {"200": _json("One page", _ref("PnrPage"))},
+            {"200": _json("One page", ref("PnrPage"))},
             parameters=[_ID, *_PAGE_PARAMETERS],
             errors=_NOT_FOUND,
         ),
         "delete": _operation(
             "Remove every CPR number from the list",
-            {"200": _json("Removed", _ref("RemoveAllResponse"))},
+            {"200": _json("Removed", ref("RemoveAllResponse"))},
             parameters=[_ID],
             errors=_NOT_FOUND,
         ),
@@ -348,13 +146,13 @@ _PATHS: dict[str, Any] = {
         "put": _operation(
             "Add a CPR number (SF6002 AddPNRSubscription)",
             {
-                "201": _json("ADDED", _ref("PnrResult")),
-                "200": _json("ALREADY_EXISTED", _ref("PnrResult")),
+                "201": _json("ADDED", ref("PnrResult")),
+                "200": _json("ALREADY_EXISTED", ref("PnrResult")),
                 "404": {
                     "description": "NON_EXISTING_PNR, or no such subscription",
                     "content": {
-                        "application/json": {"schema": _ref("PnrResult")},
-                        "application/problem+json": {"schema": _ref("Problem")},
+                        "application/json": {"schema": ref("PnrResult")},
+                        "application/problem+json": {"schema": ref("Problem")},
                     },
                 },
             },
@@ -364,12 +162,12 @@ _PATHS: dict[str, Any] = {
         "delete": _operation(
             "Remove a CPR number (SF6002 RemovePNRSubscription)",
             {
-                "200": _json("REMOVED", _ref("PnrResult")),
+                "200": _json("REMOVED", ref("PnrResult")),
                 "404": {
                     "description": "NOT_SUBSCRIBED, or no such subscription",
                     "content": {
-                        "application/json": {"schema": _ref("PnrResult")},
-                        "application/problem+json": {"schema": _ref("Problem")},
+                        "application/json": {"schema": ref("PnrResult")},
+                        "application/problem+json": {"schema": ref("Problem")},
                     },
                 },
             },
@@ -380,7 +178,7 @@ _PATHS: dict[str, Any] = {
     "/v1/subscriptions/{id}/pnrs:batch": {
         "post": _operation(
             "Add and remove many CPR numbers, answering per item",
-            {"200": _json("Per-item answers", _ref("BatchResponse"))},
+            {"200": _json("Per-item answers", ref("BatchResponse"))},
             parameters=[_ID],
             body="BatchRequest",
             errors=_NOT_FOUND,
@@ -403,7 +201,7 @@ def document() -> dict[str, Any]:
         "security": [{"bearer": []}],
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": _SCHEMAS,
+            "schemas": SCHEMAS,
         },
         "paths": _PATHS,
     }
