@@ -3,8 +3,8 @@ business events from CPR extract files without Kafka.
 
 Each FILE is parsed, checked against the last applied file (PRODDTOFORRIG must
 be the last applied PRODDTO), applied to the replica and its events written to
-stdout, one JSON object per line. With ``--state-dir`` the replica lives in
-``DIR/replica.sqlite3`` between runs; without it, it lives only for this run.
+stdout, one JSON object per line. With --state-dir the replica lives in
+DIR/replica.sqlite3 between runs; without it, it lives only for this run.
 
 Exit status: 0 every file applied cleanly (or was already applied), 1 some
 persons were rejected (each named on stderr with file and line; the rest of
@@ -50,6 +50,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--state-dir",
         type=Path,
+        metavar="DIR",
         help="keep the replica in DIR between runs (default: only for this run)",
     )
     parser.add_argument(
@@ -65,6 +66,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--catalogue",
         type=Path,
+        metavar="FILE",
         default=os.environ.get(CATALOGUE_ENV) or None,
         help=f"event catalogue TOML file (default: ${CATALOGUE_ENV} or the built-in one)",
     )
