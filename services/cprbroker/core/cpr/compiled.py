@@ -39,14 +39,17 @@ class CompiledLayout:
     """Positions 4-13 hold the PNR the record belongs to (not 000/910/999)."""
     checks: tuple[tuple[FieldSpec, re.Pattern[str]], ...]
 
-    def first_problem(self, text: str) -> tuple[FieldSpec, str, str]:
-        """For a record ``text`` that ``whole`` refused: the first bad field, its
-        raw value and why. ``text`` must already have the layout's length."""
+    def first_problem(self, text: str) -> tuple[str, str, str, bool]:
+        """For a record ``text`` that ``whole`` refused: the first bad field's
+        name, its raw value, why, and whether the value is a CPR number.
+        ``text`` must already have the layout's length."""
         for spec, check in self.checks:
             raw = text[spec.start - 1 : spec.end]
             if check.fullmatch(raw) is None:
-                return spec, raw, problem(spec.kind, raw)
-        raise AssertionError(f"record {self.record_type}: whole pattern and fields disagree")
+                return spec.name, raw, problem(spec.kind, raw), spec.kind is FieldKind.PNR
+        # Unreachable while every field pattern has a fixed width; kept so a
+        # layout mistake shows as a refused record, not as a crash.
+        return "(record)", text, "not a well-formed record", True
 
 
 def _field_pattern(spec: FieldSpec, record_type: str, text: str = PRINTABLE) -> str:

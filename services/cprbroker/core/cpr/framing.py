@@ -131,9 +131,9 @@ def _framing_record(line: str, record_type: str, source: str, line_no: int) -> s
         line = line[: compiled.length]
     line = line.ljust(compiled.length)
     if compiled.whole.fullmatch(line) is None:
-        spec, raw, reason = compiled.first_problem(line)
+        name, raw, reason, _ = compiled.first_problem(line)
         raise FramingError(
-            source, f"record {record_type} field {spec.name}: {reason}: {raw!r}", line=line_no
+            source, f"record {record_type} field {name}: {reason}: {raw!r}", line=line_no
         )
     return line
 

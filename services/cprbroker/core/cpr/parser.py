@@ -27,7 +27,6 @@ import re
 from collections.abc import Callable
 
 from cprbroker.core.cpr.compiled import COMPILED, CompiledLayout
-from cprbroker.core.cpr.fieldspec import FieldKind
 from cprbroker.core.cpr.framing import (
     check_encoding,
     parse_end,
@@ -41,9 +40,6 @@ from cprbroker.core.errors import FramingError, RecordError
 
 __all__ = ["parse_extract", "parse_records"]
 
-_PERSON, _RECEIPT, _ERROR = 0, 1, 2
-_PNR_KINDS = (FieldKind.PNR,)
-
 
 _Entry = tuple[int, Callable[[str], "re.Match[str] | None"], tuple[tuple[str, int, int], ...], int]
 
@@ -54,7 +50,7 @@ def _entries(strict: bool) -> dict[str, _Entry]:
     for code, compiled in COMPILED.items():
         if code in ("000", "999"):
             continue
-        role = _RECEIPT if code == "997" else _ERROR if code == "910" else _PERSON
+        role = 1 if code in ("910", "997") else 0  # 0: a person record
         whole = compiled.whole if strict else compiled.whole_unchecked_text
         table[code] = (compiled.length, whole.fullmatch, compiled.pnr_spans, role)
     return table
@@ -164,13 +160,15 @@ def _check_records(
     groups: dict[str, list[int]] = {}
     errors = result.rejected
     born_ok: dict[str, bool] = {}
+    last_pnr = ""
+    last_group: list[int] = []
     for index, text in enumerate(body):
-        line = text
-        entry = table.get(line[:3])
+        entry = table.get(text[:3])
         if entry is None:
-            errors.append(_unknown_type(line, first_line + index, source))
+            errors.append(_unknown_type(text, first_line + index, source))
             continue
         length, fullmatch, spans, role = entry
+        line = text
         if len(line) != length:
             if len(line) > length and line[length:].strip(" "):
                 errors.append(_too_long(line, length, first_line + index, source))
@@ -180,27 +178,39 @@ def _check_records(
             errors.append(_bad_field(COMPILED[line[:3]], line, first_line + index, source))
             continue
         pnr = line[3:13]
-        if role == _PERSON:
-            group = groups.get(pnr)
-            if group is None:
+        if role:  # 910 error records and 997 receipts
+            _keep_other(line, first_line + index, source, born_ok, result)
+            continue
+        # A person's records usually stand together: skip the dict then.
+        if pnr == last_pnr:
+            group = last_group
+        else:
+            found = groups.get(pnr)
+            if found is None:
                 if not _born_ok(pnr, born_ok):
                     errors.append(_bad_pnr(line, "PNR", pnr, first_line + index, source, pnr))
                     continue
-                group = groups[pnr] = []
-            if spans:
-                bad = _bad_related_pnr(line, spans, born_ok)
-                if bad is not None:
-                    errors.append(_bad_pnr(line, *bad, first_line + index, source, pnr))
-                    continue
-            group.append(index)
-        elif role == _RECEIPT:
-            if not _born_ok(pnr, born_ok):
-                errors.append(_bad_pnr(line, "PNR", pnr, first_line + index, source, pnr))
+                found = groups[pnr] = []
+            group, last_pnr, last_group = found, pnr, found
+        if spans:
+            bad = _bad_related_pnr(line, spans, born_ok)
+            if bad is not None:
+                errors.append(_bad_pnr(line, *bad, first_line + index, source, pnr))
                 continue
-            result.receipts.append(Record(line[:3], first_line + index, line))
-        else:
-            result.error_records.append(Record(line[:3], first_line + index, line))
+        group.append(index)
     return groups
+
+
+def _keep_other(
+    line: str, line_no: int, source: str, born_ok: dict[str, bool], result: RecordSet
+) -> None:
+    """File a well-formed 910 error record or 997 receipt."""
+    if line.startswith("910"):
+        result.error_records.append(Record("910", line_no, line))
+    elif not _born_ok(line[3:13], born_ok):
+        result.rejected.append(_bad_pnr(line, "PNR", line[3:13], line_no, source, line[3:13]))
+    else:
+        result.receipts.append(Record(line[:3], line_no, line))
 
 
 def _born_ok(pnr: str, cache: dict[str, bool]) -> bool:
@@ -265,16 +275,16 @@ def _too_long(line: str, length: int, line_no: int, source: str) -> RecordError:
 
 
 def _bad_field(compiled: CompiledLayout, line: str, line_no: int, source: str) -> RecordError:
-    spec, raw, reason = compiled.first_problem(line)
+    name, raw, reason, is_pnr = compiled.first_problem(line)
     return RecordError(
         source=source,
         line=line_no,
         record_type=compiled.record_type,
-        field=spec.name,
+        field=name,
         value=raw,
         reason=reason,
         pnr=_person_of(line) if compiled.has_key_pnr else None,
-        value_in_message=spec.kind not in _PNR_KINDS,
+        value_in_message=not is_pnr,
     )
 
 

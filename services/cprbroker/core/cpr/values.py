@@ -23,6 +23,7 @@ that keeps the raw value and the parts that are known.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -75,31 +76,51 @@ _LEAP_YEAR = "(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[1357
 _MONTH = "(?:0[1-9]|1[0-2])"
 
 
-def _calendar_date(sep: str) -> str:
-    """A real calendar date ``yyyy{sep}MM{sep}dd`` (leap years included)."""
-    return (
-        f"{_YEAR}{sep}{_MONTH}{sep}(?:0[1-9]|1[0-9]|2[0-8])"
-        f"|{_YEAR}{sep}(?:0[13-9]|1[0-2]){sep}(?:29|30)"
-        f"|{_YEAR}{sep}(?:0[13578]|1[02]){sep}31"
-        f"|{_LEAP_YEAR}{sep}02{sep}29"
-    )
+def _calendar_date(sep: str, suffix: str = "") -> list[str]:
+    """Alternatives for a real calendar date ``yyyy{sep}MM{sep}dd`` (leap years
+    included), each followed by ``suffix``. Kept flat: the engine skips an
+    alternative cheaply when its first character cannot match."""
+    return [
+        f"{_YEAR}{sep}{_MONTH}{sep}(?:0[1-9]|1[0-9]|2[0-8]){suffix}",
+        f"{_YEAR}{sep}(?:0[13-9]|1[0-2]){sep}(?:29|30){suffix}",
+        f"{_YEAR}{sep}(?:0[13578]|1[02]){sep}31{suffix}",
+        f"{_LEAP_YEAR}{sep}02{sep}29{suffix}",
+    ]
 
 
-def _partial_date(sep: str) -> str:
+def _partial_date(sep: str, suffix: str = "") -> list[str]:
     """Month unknown (and then day unknown too), or day unknown."""
-    return f"[0-9]{{4}}{sep}00{sep}00|{_YEAR}{sep}{_MONTH}{sep}00"
+    return [f"[0-9]{{4}}{sep}00{sep}00{suffix}", f"{_YEAR}{sep}{_MONTH}{sep}00{suffix}"]
 
 
-_DATE = f"(?:{_calendar_date('-')}| {{10}}|{_partial_date('-')}|0000-00-00)"
-_COMPACT_DATE = f"(?:{_calendar_date('')}|0{{8}}| {{8}})"
+def _alternatives(*options: str) -> str:
+    return "(?:" + "|".join(options) + ")"
+
+
+# Order matters for speed, not for what is accepted: the common shapes (an
+# ordinary date, blank, all zeros) come before the rare ones (days 29-31, leap
+# days, partly unknown dates).
+_DATE = _alternatives(
+    *_calendar_date("-")[:1], " {10}", *_calendar_date("-")[1:], *_partial_date("-"), "0000-00-00"
+)
+_COMPACT_DATE = _alternatives(*_calendar_date(""), "0{8}", " {8}")
 # Any four digits of time: an out-of-range time of day means "time unknown".
-# All zeros (= none) matches the partial-date branch.
-_TIMESTAMP = f"(?:(?:{_calendar_date('')})[0-9]{{4}}|(?:{_partial_date('')})[0-9]{{4}}| {{12}})"
+_TIME = "[0-9]{4}"
+_TIMESTAMP = _alternatives(
+    "0{12}",
+    *_calendar_date("", _TIME)[:1],
+    " {12}",
+    *_calendar_date("", _TIME)[1:],
+    *_partial_date("", _TIME),
+)
 
 
 def _choice(values: list[str], width: int) -> str:
     # Blank last: the filled-in codes are the common case.
-    return "(?:" + "|".join([*sorted(set(values)), " " * width]) + ")"
+    options = [*sorted(set(values)), " " * width]
+    if width == 1:
+        return "[" + "".join(re.escape(option) for option in options) + "]"
+    return _alternatives(*options)
 
 
 def pattern(kind: FieldKind, length: int, *, text: str = PRINTABLE) -> str:
