@@ -28,6 +28,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
 import aiohttp
+import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from cprbroker.adapters.kafka_admin import ensure_topics
@@ -198,6 +199,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("give --bootstrap-servers or set KAFKA_BOOTSTRAP_SERVERS", file=sys.stderr)
         return 2
     count = 20_000 if args.small else args.pnrs
+    # stdout carries the figures; the API's own log lines go to stderr.
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
     print(report(asyncio.run(measure(args.bootstrap_servers, count))))
     return 0
 
