@@ -1,0 +1,248 @@
+"""The attempt log: one entry per thing that happened to a delivery (an HTTP
+attempt, a deferral, a move to the dead-letter topic) on
+``cpr.delivery-attempts``, keyed by subscription id.
+
+The delivery role appends; the API reads a subscription's entries back for
+``GET /v1/subscriptions/{id}/deliveries``. Entries carry ids and outcomes,
+never the payload or the person's CPR number.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+from collections.abc import Mapping
+from contextlib import aclosing
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+import structlog
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from cprbroker.adapters.delivery_records import EventRef
+from cprbroker.adapters.delivery_scan import ScanProgress, ScanWindow, scan_key_partition
+from cprbroker.core.errors import KafkaUnavailableError
+
+log = structlog.get_logger(__name__)
+
+
+class AttemptStatus(StrEnum):
+    """What one attempt-log entry reports."""
+
+    DELIVERED = "delivered"  # the endpoint answered 2xx
+    FAILED = "failed"  # the attempt failed; the delivery is retried
+    GONE = "gone"  # the endpoint answered 410: the subscription is disabled
+    DEFERRED = "deferred"  # not attempted (circuit open): moved to a retry tier
+    DEAD_LETTERED = "dead_lettered"  # moved to the dead-letter topic
+    DROPPED = "dropped"  # the subscription no longer exists
+    PING = "ping"  # a test ping asked for through the API
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptLogEntry:
+    """One entry of a subscription's attempt log.
+
+    ``delivery_id`` is the ``webhook-id`` of the delivery (stable across
+    retries); ``attempt`` numbers the HTTP attempts of the delivery from 1
+    (an entry without an HTTP attempt repeats the last number, 0 if none);
+    ``next_attempt_at`` is when a retry is due, for entries that scheduled one.
+    """
+
+    at: float
+    subscription_id: str
+    delivery_id: str
+    event_id: str
+    event_type: str
+    attempt: int
+    status: AttemptStatus
+    stage: str
+    http_status: int | None = None
+    latency_ms: float | None = None
+    error: str | None = None
+    next_attempt_at: float | None = None
+    event_ref: EventRef | None = None
+    origin: str = "event"
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_document(self) -> dict[str, Any]:
+        """The JSON object form (the record value and the API's answer)."""
+        return {
+            "at": _iso(self.at),
+            "subscription_id": self.subscription_id,
+            "delivery_id": self.delivery_id,
+            "event_id": self.event_id,
+            "event_type": self.event_type,
+            "attempt": self.attempt,
+            "status": self.status.value,
+            "stage": self.stage,
+            "http_status": self.http_status,
+            "latency_ms": self.latency_ms,
+            "error": self.error,
+            "next_attempt_at": None if self.next_attempt_at is None else _iso(self.next_attempt_at),
+            "origin": self.origin,
+            "event_ref": None if self.event_ref is None else self.event_ref.to_document(),
+            **({"extra": dict(self.extra)} if self.extra else {}),
+        }
+
+    def to_json(self) -> bytes:
+        """The record value."""
+        return json.dumps(self.to_document(), separators=(",", ":")).encode("utf-8")
+
+    @classmethod
+    def from_json(cls, raw: bytes) -> AttemptLogEntry:
+        """Read a record value; ValueError/KeyError/TypeError when it is not one."""
+        document = json.loads(raw)
+        ref = document.get("event_ref")
+        next_at = document.get("next_attempt_at")
+        latency = document.get("latency_ms")
+        return cls(
+            at=_epoch(document["at"]),
+            subscription_id=str(document["subscription_id"]),
+            delivery_id=str(document["delivery_id"]),
+            event_id=str(document["event_id"]),
+            event_type=str(document.get("event_type", "")),
+            attempt=int(document["attempt"]),
+            status=AttemptStatus(document["status"]),
+            stage=str(document.get("stage", "")),
+            http_status=document.get("http_status"),
+            latency_ms=None if latency is None else float(latency),
+            error=document.get("error"),
+            next_attempt_at=None if next_at is None else _epoch(next_at),
+            event_ref=None if ref is None else EventRef.from_document(ref),
+            origin=str(document.get("origin", "event")),
+            extra=document.get("extra") or {},
+        )
+
+
+def _epoch(text: str) -> float:
+    return dt.datetime.fromisoformat(text).timestamp()
+
+
+def _iso(epoch: float) -> str:
+    return dt.datetime.fromtimestamp(epoch, tz=dt.UTC).isoformat(timespec="milliseconds")
+
+
+class AttemptLog(Protocol):
+    """Where the delivery role appends attempt-log entries."""
+
+    async def append(self, entry: AttemptLogEntry) -> None:
+        """Queue ``entry``; it is durable once :meth:`flush` returns."""
+        ...
+
+    async def flush(self) -> None:
+        """Wait until every entry appended so far is stored."""
+        ...
+
+
+class InMemoryAttemptLog:
+    """The fake for service tests: entries in a list."""
+
+    def __init__(self) -> None:
+        self.entries: list[AttemptLogEntry] = []
+
+    async def append(self, entry: AttemptLogEntry) -> None:
+        """Keep ``entry``."""
+        self.entries.append(entry)
+
+    async def flush(self) -> None:
+        """Nothing to wait for."""
+
+    def of(self, subscription_id: str) -> list[AttemptLogEntry]:
+        """The entries of one subscription, in order."""
+        return [e for e in self.entries if e.subscription_id == subscription_id]
+
+
+class KafkaAttemptLog:
+    """Appends entries to the attempt-log topic without waiting per entry; the
+    owner flushes the shared producer before committing offsets."""
+
+    def __init__(self, producer: AIOKafkaProducer, topic: str) -> None:
+        self._producer = producer
+        self._topic = topic
+        self._failures = 0
+
+    async def append(self, entry: AttemptLogEntry) -> None:
+        """Hand ``entry`` to the producer's batch; it is sent in the background."""
+        try:
+            sent = await self._producer.send(
+                self._topic, key=entry.subscription_id.encode("utf-8"), value=entry.to_json()
+            )
+        except KafkaError:
+            self._report_failure()
+            return
+        sent.add_done_callback(self._report)
+
+    async def flush(self) -> None:
+        """Wait for the producer to send everything it holds."""
+        try:
+            await self._producer.flush()
+        except KafkaError as exc:
+            raise KafkaUnavailableError(f"attempt log write failed: {exc}") from exc
+
+    def _report(self, sent: asyncio.Future[Any]) -> None:
+        if not sent.cancelled() and sent.exception() is not None:
+            self._report_failure()
+
+    def _report_failure(self) -> None:
+        # The attempt log is an aid for subscribers; a lost entry must not
+        # stop deliveries, but an operator must see it.
+        self._failures += 1
+        log.warning("delivery.attempt_log_failed", topic=self._topic, failures=self._failures)
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptQuery:
+    """Which entries of a subscription a page holds."""
+
+    subscription_id: str
+    status: AttemptStatus | None = None
+    delivery_id: str | None = None
+    window: ScanWindow = field(default_factory=ScanWindow)
+    limit: int = 100
+
+    def admits(self, entry: AttemptLogEntry) -> bool:
+        """Whether ``entry`` belongs on the page."""
+        if entry.subscription_id != self.subscription_id:
+            return False
+        if self.status is not None and entry.status is not self.status:
+            return False
+        return self.delivery_id is None or entry.delivery_id == self.delivery_id
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptPage:
+    """Up to ``limit`` entries, oldest first; ``next_offset`` continues the scan
+    (None when the end of the log was reached)."""
+
+    entries: list[AttemptLogEntry]
+    next_offset: int | None
+
+
+async def read_attempts(bootstrap_servers: str, topic: str, query: AttemptQuery) -> AttemptPage:
+    """One page of a subscription's attempt log, read from Kafka."""
+    progress = ScanProgress()
+    found: list[AttemptLogEntry] = []
+    key = query.subscription_id.encode("utf-8")
+    scan = scan_key_partition(bootstrap_servers, topic, key, query.window, progress)
+    async with aclosing(scan) as records:
+        async for record in records:
+            entry = _entry_of(record.key, record.value, key)
+            if entry is None or not query.admits(entry):
+                continue
+            found.append(entry)
+            if len(found) >= query.limit:
+                break
+    return AttemptPage(found, None if progress.complete else progress.next_offset)
+
+
+def _entry_of(key: bytes | None, value: bytes | None, wanted: bytes) -> AttemptLogEntry | None:
+    if key != wanted or value is None:
+        return None
+    try:
+        return AttemptLogEntry.from_json(value)
+    except (ValueError, KeyError, TypeError):
+        log.warning("delivery.bad_attempt_record")
+        return None

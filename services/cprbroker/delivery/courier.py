@@ -1,0 +1,373 @@
+"""Taking one delivery as far as it goes now: delivered, handed to the next retry
+tier, or dead-lettered; disabling a subscription that answers 410 or has failed
+for longer than the failure window.
+
+The courier returns only once the delivery's next home is acknowledged by
+Kafka, so the stage may count the record as finished and commit past it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+import structlog
+
+from cprbroker.adapters.audit_log import AuditTrail
+from cprbroker.adapters.delivery_attempts import AttemptLog, AttemptLogEntry, AttemptStatus
+from cprbroker.adapters.delivery_matching import may_receive
+from cprbroker.adapters.delivery_outbox import RecordSink
+from cprbroker.adapters.delivery_records import DeliveryRecord, Origin
+from cprbroker.adapters.metrics import DeliveryMetrics
+from cprbroker.adapters.retry_topics import RetryTopics
+from cprbroker.adapters.webhook_isolation import SubscriptionLimiter
+from cprbroker.adapters.webhook_retrying import send_with_short_retries
+from cprbroker.core.audit import AuditEntry
+from cprbroker.core.delivery.attempt import AttemptResult
+from cprbroker.core.delivery.circuit import CircuitBreaker
+from cprbroker.core.delivery.cloudevents import CPR_TIME_ZONE
+from cprbroker.core.delivery.payload import PayloadLevel
+from cprbroker.core.delivery.request import WebhookRequest, encode_delivery_body, sign_request
+from cprbroker.core.delivery.retry import (
+    Outcome,
+    OutcomeKind,
+    RetryAfterClamp,
+    RetryLadder,
+    ShortRetryPolicy,
+    SubscriptionHealth,
+    classify_attempt,
+)
+from cprbroker.core.subscriptions import Subscription, SubscriptionState
+from cprbroker.delivery.settings import CircuitSettings
+from cprbroker.delivery.view import SubscriptionView
+
+log = structlog.get_logger(__name__)
+
+ACTOR = "cprbroker-delivery"
+"""The audit trail's actor for what the delivery role does on its own."""
+GONE_REASON = "the endpoint answered 410 Gone"
+SINGLE_ATTEMPT = ShortRetryPolicy(attempts=1)
+
+
+class Sender(Protocol):
+    """Sends one webhook request (the HTTP adapter, or a fake)."""
+
+    async def send(self, url: str, request: WebhookRequest) -> AttemptResult:
+        """POST ``request`` to ``url`` once; never raises for endpoint failures."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class CourierPolicy:
+    """The retry and disabling rules the courier applies."""
+
+    ladder: RetryLadder
+    short_retry: ShortRetryPolicy
+    clamp: RetryAfterClamp
+    circuit: CircuitSettings
+    failure_window: float
+    dlq_topic: str
+    retry_topics: RetryTopics
+    source: str
+
+
+def _result_label(result: AttemptResult) -> str:
+    if result.status is not None and result.error_kind is None:
+        return f"{result.status // 100}xx"
+    return result.error_kind.value if result.error_kind is not None else "unknown"
+
+
+class Courier:
+    """Delivers records for every subscription of this process."""
+
+    def __init__(
+        self,
+        view: SubscriptionView,
+        sender: Sender,
+        *,
+        sink: RecordSink,
+        attempts: AttemptLog,
+        audit: AuditTrail,
+        policy: CourierPolicy,
+        metrics: DeliveryMetrics,
+        concurrency_per_subscription: int,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self._view = view
+        self._sender = sender
+        self._sink = sink
+        self._attempts = attempts
+        self._audit = audit
+        self._policy = policy
+        self._metrics = metrics
+        self._limiter = SubscriptionLimiter(concurrency_per_subscription)
+        self._breakers: dict[str, CircuitBreaker] = {}
+        self._health: dict[str, SubscriptionHealth] = {}
+        self._clock = clock
+        self._monotonic = monotonic
+        self._rand = rand
+
+    def breaker(self, subscription_id: str) -> CircuitBreaker:
+        """The circuit breaker of a subscription's endpoint."""
+        breaker = self._breakers.get(subscription_id)
+        if breaker is None:
+            settings = self._policy.circuit
+            breaker = self._breakers[subscription_id] = CircuitBreaker(
+                failure_threshold=settings.failure_threshold,
+                open_seconds=settings.open_seconds,
+                max_open_seconds=settings.max_open_seconds,
+            )
+        return breaker
+
+    async def deliver(self, record: DeliveryRecord, *, stage: str, short_retries: bool) -> None:
+        """Take ``record`` as far as it goes now (see the module docstring)."""
+        subscription = self._view.subscription(record.subscription_id)
+        if subscription is None:
+            await self._log(record, stage, AttemptStatus.DROPPED, error="subscription deleted")
+            self._metrics.deliveries.labels("dropped").inc()
+            return
+        if subscription.status.state is not SubscriptionState.ACTIVE:
+            reason = subscription.status.reason or subscription.status.state.value
+            state = subscription.status.state.value
+            await self._dead_letter(record, stage, f"subscription {state}: {reason}")
+            return
+        client = self._view.client(subscription.owner)
+        if client is None or not may_receive(client, record.event_type):
+            await self._log(record, stage, AttemptStatus.DROPPED, error="owner may not receive it")
+            self._metrics.deliveries.labels("dropped").inc()
+            return
+        secrets = self._view.secrets(subscription.id)
+        if secrets is None:
+            await self._dead_letter(record, stage, "the subscription has no usable signing secret")
+            return
+        level = PayloadLevel(subscription.payload_level.value)
+        on = dt.datetime.fromtimestamp(self._clock(), tz=CPR_TIME_ZONE).date()
+        body = encode_delivery_body(
+            record.event, level, may_see_protected=client.protected_data, on=on,
+            source=self._policy.source,
+        )  # fmt: skip
+        breaker = self.breaker(subscription.id)
+        async with self._limiter.slot(subscription.id):
+            if not breaker.allow(self._monotonic()):
+                await self._defer(record, stage, breaker)
+                return
+            results: list[AttemptResult] = []
+
+            async def attempt() -> AttemptResult:
+                request = sign_request(record.message_id, body, secrets, self._clock())
+                result = await self._sender.send(subscription.endpoint.url, request)
+                self._observe(result, breaker)
+                results.append(result)
+                return result
+
+            policy = self._policy.short_retry if short_retries else SINGLE_ATTEMPT
+            report = await send_with_short_retries(
+                attempt, policy, self._policy.clamp, rand=self._rand
+            )
+        await self._conclude(record, subscription, stage, results, report.outcome)
+
+    def _observe(self, result: AttemptResult, breaker: CircuitBreaker) -> None:
+        self._metrics.attempts.labels(_result_label(result)).inc()
+        self._metrics.attempt_latency.observe(result.latency)
+        breaker.record(classify_attempt(result, self._policy.clamp), self._monotonic())
+
+    async def _conclude(
+        self,
+        record: DeliveryRecord,
+        subscription: Subscription,
+        stage: str,
+        results: list[AttemptResult],
+        outcome: Outcome,
+    ) -> None:
+        now = self._clock()
+        attempted = replace(record, attempts=record.attempts + len(results))
+        entries = [
+            self._attempt_entry(record, stage, number, result, now)
+            for number, result in enumerate(results, start=record.attempts + 1)
+        ]
+        # Every attempt but the last was followed by a short in-process retry.
+        for entry in entries[:-1]:
+            await self._attempts.append(entry)
+        last = entries[-1]
+        health = self._health.get(subscription.id, SubscriptionHealth()).after(outcome, now)
+        self._health[subscription.id] = health
+        if outcome.kind is OutcomeKind.DELIVERED:
+            await self._attempts.append(replace(last, status=AttemptStatus.DELIVERED))
+            self._metrics.deliveries.labels("delivered").inc()
+            if record.origin is Origin.EVENT:
+                ingested = record.event_ref.timestamp_ms / 1000
+                self._metrics.freshness.observe(max(0.0, now - ingested))
+            return
+        if outcome.kind is OutcomeKind.DISABLE_SUBSCRIPTION:
+            await self._attempts.append(replace(last, status=AttemptStatus.GONE))
+            await self._disable(subscription, GONE_REASON, "gone")
+            await self._dead_letter(attempted, stage, GONE_REASON)
+            return
+        reason = _describe(results[-1], outcome)
+        if outcome.kind is OutcomeKind.DEAD_LETTER:
+            await self._attempts.append(last)
+            await self._dead_letter(attempted, stage, reason)
+            return
+        if health.should_disable(now, self._policy.failure_window):
+            await self._attempts.append(last)
+            await self._disable(subscription, health.disable_reason(now), "failing")
+            await self._dead_letter(attempted, stage, reason)
+            return
+        moved = self._next_rung(attempted, reason, outcome.retry_after)
+        await self._attempts.append(
+            replace(last, next_attempt_at=moved.due_at if moved is not None else None)
+        )
+        await self._retry_later(attempted, moved, stage, reason)
+
+    def _next_rung(
+        self, record: DeliveryRecord, reason: str, retry_after: float | None
+    ) -> DeliveryRecord | None:
+        """``record`` as it waits for its next rung of the ladder (at least
+        ``retry_after`` seconds), or None when the ladder is used up."""
+        delay = self._policy.ladder.delay(record.retries, self._rand)
+        if delay is None:
+            return None
+        now = self._clock()
+        return replace(
+            record,
+            retries=record.retries + 1,
+            due_at=now + max(delay, retry_after or 0.0),
+            first_failed_at=record.first_failed_at if record.first_failed_at else now,
+            last_error=reason,
+        )
+
+    async def _retry_later(
+        self, record: DeliveryRecord, moved: DeliveryRecord | None, stage: str, reason: str
+    ) -> None:
+        """Hand ``moved`` to the tier topic that fits its wait, or dead-letter
+        ``record`` when there is no next rung."""
+        if moved is None:
+            await self._dead_letter(record, stage, f"retry ladder used up; last: {reason}")
+            return
+        topic = self._policy.retry_topics.topic_for_wait(moved.due_at - self._clock())
+        await self._send_now(topic, moved)
+        self._metrics.deliveries.labels("retry_scheduled").inc()
+
+    async def _defer(self, record: DeliveryRecord, stage: str, breaker: CircuitBreaker) -> None:
+        reopens = breaker.reopens_at()
+        wait = max(0.0, reopens - self._monotonic()) if reopens is not None else 0.0
+        moved = self._next_rung(record, "circuit open", wait)
+        if moved is not None:
+            await self._log(
+                record, stage, AttemptStatus.DEFERRED, error="circuit open",
+                next_attempt_at=moved.due_at,
+            )  # fmt: skip
+        await self._retry_later(record, moved, stage, "circuit open")
+
+    async def _dead_letter(self, record: DeliveryRecord, stage: str, reason: str) -> None:
+        now = self._clock()
+        dead = replace(
+            record,
+            last_error=reason,
+            first_failed_at=record.first_failed_at if record.first_failed_at else now,
+        )
+        await self._send_now(self._policy.dlq_topic, dead)
+        self._metrics.deliveries.labels("dead_lettered").inc()
+        await self._log(dead, stage, AttemptStatus.DEAD_LETTERED, error=reason)
+        log.info(
+            "delivery.dead_lettered",
+            subscription_id=record.subscription_id,
+            delivery_id=record.message_id,
+            reason=reason,
+        )
+
+    async def _send_now(self, topic: str, record: DeliveryRecord) -> None:
+        await self._sink.send_and_wait(topic, record.key(), record.encode())
+
+    async def _disable(self, subscription: Subscription, reason: str, label: str) -> None:
+        disabled = await self._view.disable(subscription.id, reason)
+        if disabled is None:
+            return
+        self._metrics.disabled.labels(label).inc()
+        log.warning(
+            "delivery.subscription_disabled", subscription_id=subscription.id, reason=reason
+        )
+        await self._audit.append(
+            AuditEntry(
+                at=dt.datetime.fromtimestamp(self._clock(), tz=dt.UTC),
+                client=ACTOR,
+                action="subscription.disable",
+                result="DISABLED",
+                request_id=uuid.uuid4().hex,
+                subscription_id=subscription.id,
+                extra={"reason": reason, "owner": subscription.owner},
+            )
+        )
+
+    @staticmethod
+    def _attempt_entry(
+        record: DeliveryRecord, stage: str, number: int, result: AttemptResult, now: float
+    ) -> AttemptLogEntry:
+        """The entry of HTTP attempt ``number`` (status FAILED until told otherwise)."""
+        return AttemptLogEntry(
+            at=now,
+            subscription_id=record.subscription_id,
+            delivery_id=record.message_id,
+            event_id=record.event_id,
+            event_type=record.event_type,
+            attempt=number,
+            status=AttemptStatus.FAILED,
+            stage=stage,
+            http_status=result.status,
+            latency_ms=round(result.latency * 1000, 3),
+            error=None if result.succeeded else _describe(result, None),
+            event_ref=record.event_ref,
+            origin=record.origin.value,
+        )
+
+    async def _log(
+        self,
+        record: DeliveryRecord,
+        stage: str,
+        status: AttemptStatus,
+        *,
+        error: str | None = None,
+        next_attempt_at: float | None = None,
+    ) -> None:
+        await self._attempts.append(
+            AttemptLogEntry(
+                at=self._clock(),
+                subscription_id=record.subscription_id,
+                delivery_id=record.message_id,
+                event_id=record.event_id,
+                event_type=record.event_type,
+                attempt=record.attempts,
+                status=status,
+                stage=stage,
+                error=error,
+                next_attempt_at=next_attempt_at,
+                event_ref=record.event_ref,
+                origin=record.origin.value,
+            )
+        )
+
+
+def _describe(result: AttemptResult, outcome: Outcome | None) -> str:
+    """Short text for logs, the attempt log and the DLQ: status or error kind,
+    and the adapter's detail."""
+    if result.error_kind is not None:
+        text = result.error_kind.value
+        if result.status is not None:
+            text += f" (status {result.status})"
+    else:
+        text = f"status {result.status}"
+    if result.detail:
+        text += f": {result.detail[:200]}"
+    if outcome is not None and outcome.retry_after is not None:
+        text += f"; retry after {outcome.retry_after:g}s"
+    return text
+
+
+DeliverFunction = Callable[[DeliveryRecord], Awaitable[None]]
