@@ -143,21 +143,21 @@ def divorce(day: Day) -> bool:
 _DEATH_ODDS = ((40, 0.01), (60, 0.05), (70, 0.15), (80, 0.35), (90, 0.7))
 
 
-def death(day: Day) -> bool:
-    """A21: a person dies (status 90, no address); a living spouse becomes
-    widow(er) (CIVST E) with the derived A21 ÆG."""
+def death(day: Day, *, married: bool) -> bool:
+    """A21: a person (married or not, as asked) dies: status 90, no address;
+    a living spouse becomes widow(er) (CIVST E) with the derived A21 ÆG."""
     rng = day.rng
     population = day.population
 
     def candidate(p: Person) -> bool:
-        if not _resident(p):
+        if not _resident(p) or (p.civil_status == "G") != married:
             return False
         age = p.age_on(day.today)
         odds = next((o for limit, o in _DEATH_ODDS if age < limit), 1.0)
         if rng.random() >= odds:
             return False
-        spouse = population.get(p.spouse_pnr) if p.civil_status == "G" else None
-        return spouse is None or day.free(spouse)
+        spouse = population.get(p.spouse_pnr) if married else None
+        return not married or (spouse is not None and day.free(spouse))
 
     person = day.sample(candidate, attempts=2000)
     if person is None:

@@ -11,8 +11,11 @@ widow(er) often linked to the dead spouse by PNR, about 11 % born abroad,
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import itertools
 import random
 
+from cprbroker.synth.chance import below, between, weighted
 from cprbroker.synth.geography import COUNTRY_BY_CODE, EMIGRATION_WEIGHTS
 from cprbroker.synth.identity import birth_from_age, given_names, new_person, surname
 from cprbroker.synth.person import Custody, Departure, ParentRef, Person, Protection
@@ -25,6 +28,16 @@ _ADULT_AGE_BANDS = (
 _EMIGRATION_CODES = tuple(code for code, _ in EMIGRATION_WEIGHTS)
 _EMIGRATION_WEIGHTS = tuple(weight for _, weight in EMIGRATION_WEIGHTS)
 
+
+@functools.cache
+def _age_bands(low: int, high: int) -> tuple[tuple[tuple[int, int], ...], tuple[float, ...]]:
+    """The age bands clipped to [low, high] and the running totals of their
+    weights (a band's weight is per year of age)."""
+    clipped = [(max(a, low), min(b, high), w) for a, b, w in _ADULT_AGE_BANDS]
+    kept = [(a, b, w * (b - a + 1)) for a, b, w in clipped if a <= b]
+    return tuple((a, b) for a, b, _ in kept), tuple(itertools.accumulate(w for _, _, w in kept))
+
+
 MOTHER = "0003"
 FATHER = "0004"
 
@@ -32,19 +45,19 @@ FATHER = "0004"
 def day_between(rng: random.Random, first: dt.date, last: dt.date) -> dt.date:
     """A day from ``first`` to ``last`` inclusive (``first`` if ``last`` is earlier)."""
     span = (last - first).days
-    return first if span <= 0 else first + dt.timedelta(days=rng.randrange(span + 1))
+    return first if span <= 0 else first + dt.timedelta(days=below(rng, span + 1))
 
 
 def clock(rng: random.Random, day: dt.date) -> str:
     """A timestamp on ``day`` in office hours."""
-    return timestamp(day, 8 + rng.randrange(9), rng.randrange(60))
+    return timestamp(day, 8 + below(rng, 9), below(rng, 60))
 
 
 def emigration_departure(rng: random.Random, departed_at: str) -> Departure:
     """A departure to a country drawn by emigration weight, with a foreign address."""
     code = rng.choices(_EMIGRATION_CODES, _EMIGRATION_WEIGHTS)[0]
     country = COUNTRY_BY_CODE[code]
-    lines = (f"{country.street} {1 + rng.randrange(80)}", country.city, country.name.upper())
+    lines = (f"{country.street} {1 + below(rng, 80)}", country.city, country.name.upper())
     return Departure(code, departed_at, lines)
 
 
@@ -91,10 +104,9 @@ class Founder:
 
     def adult_age(self, low: int = 18, high: int = 99) -> int:
         """An adult age drawn from the Danish age pyramid within [low, high]."""
-        bands = [(max(a, low), min(b, high), w) for a, b, w in _ADULT_AGE_BANDS]
-        bands = [(a, b, w * (b - a + 1)) for a, b, w in bands if a <= b]
-        a, b, _ = self.rng.choices(bands, [w for _, _, w in bands])[0]
-        return self.rng.randint(a, b)
+        bands, cumulative = _age_bands(low, high)
+        first, last = weighted(self.rng, bands, cumulative)
+        return between(self.rng, first, last)
 
     def person(
         self,
@@ -165,7 +177,7 @@ class Founder:
             divorced, widowed = 0.25, 0.65
         if draw >= divorced + widowed:
             return
-        other_age = max(18, age + rng.randint(-4, 4))
+        other_age = max(18, age + between(rng, -4, 4))
         other_birth = birth_from_age(rng, self.today, other_age)
         first = given_names(rng, not person.male, other_birth.year)
         person.civil_status = "F" if draw < divorced else "E"
@@ -190,7 +202,7 @@ class Founder:
     def dead_spouse(self, widow: Person, age: int) -> None:
         """Replace ``widow``'s named late spouse by a dead person (status 90)
         linked by PNR both ways."""
-        spouse = self.person(max(18, age + self.rng.randint(-2, 5)), not widow.male)
+        spouse = self.person(max(18, age + between(self.rng, -2, 5)), not widow.male)
         born = dt.date.fromisoformat(widow.birth_date)
         married = self.past(born + dt.timedelta(days=22 * 365), 400)
         died = self.past(married + dt.timedelta(days=300))
@@ -206,7 +218,7 @@ class Founder:
         rng = self.rng
         age = self.adult_age(20, 95)
         man = self.person(age, True)
-        woman = self.person(max(18, age - rng.randint(-3, 6)), False)
+        woman = self.person(max(18, age - between(rng, -3, 6)), False)
         share = 0.35 if age < 30 else 0.65 if age < 50 else 0.85
         if rng.random() < share:
             born = max(man.birth_date, woman.birth_date)
@@ -217,9 +229,9 @@ class Founder:
     def family(self, size: int) -> None:
         """A couple with ``size - 2`` children under 25."""
         rng = self.rng
-        mother_age = rng.randint(24, 55)
+        mother_age = between(rng, 24, 55)
         mother = self.person(mother_age, False)
-        father = self.person(max(18, mother_age + rng.randint(-2, 6)), True)
+        father = self.person(max(18, mother_age + between(rng, -2, 6)), True)
         if rng.random() < 0.65:
             born = dt.date.fromisoformat(mother.birth_date)
             since = self.past(born + dt.timedelta(days=21 * 365))
@@ -233,7 +245,7 @@ class Founder:
     ) -> Person:
         """A child of ``mother`` and ``father`` (either may be None), with
         custody for the resident parents while a minor."""
-        age = self.rng.randint(max(0, parent_age - 42), min(24, parent_age - 20))
+        age = between(self.rng, max(0, parent_age - 42), min(24, parent_age - 20))
         kid = self.person(age, self.rng.random() < 0.51, born_abroad=False, last_name=family_name)
         link_child(kid, mother, father)
         if age < 18:
@@ -248,7 +260,7 @@ class Founder:
         by PNR when a fitting single adult exists, else known by name only."""
         rng = self.rng
         is_mother = rng.random() < 0.8
-        age = rng.randint(24, 55)
+        age = between(rng, 24, 55)
         parent = self.person(age, not is_mother)
         other = self.other_parent(parent)
         children = []
@@ -256,7 +268,7 @@ class Founder:
             mother, father = (parent, other) if is_mother else (other, parent)
             kid = self.child(age, parent.last_name, mother, father)
             if other is None:
-                birth = birth_from_age(rng, self.today, age + rng.randint(-3, 5))
+                birth = birth_from_age(rng, self.today, age + between(rng, -3, 5))
                 ref = ParentRef(
                     kid.birth_date,
                     birth_date=birth.isoformat(),
@@ -319,7 +331,7 @@ class Founder:
                 break
             # The first few end soon, so that even a small population sees
             # protections lapse (P11) in its first days of deltas.
-            days_left = 2 * (i + 1) if i < 6 else rng.randint(1, 364)
+            days_left = 2 * (i + 1) if i < 6 else between(rng, 1, 364)
             end = self.today + dt.timedelta(days=days_left)
             start = end - dt.timedelta(days=365)
             person.protections = (Protection("0001", start.isoformat(), end.isoformat()),)

@@ -7,6 +7,7 @@ import datetime as dt
 import itertools
 import random
 
+from cprbroker.synth.chance import below, pick, weighted
 from cprbroker.synth.geography import (
     CITIZENSHIP_WEIGHTS,
     COUNTRY_BY_CODE,
@@ -38,21 +39,21 @@ _SURNAME_CUMULATIVE = tuple(itertools.accumulate(SURNAME_WEIGHTS))
 def surname(rng: random.Random, *, foreign: bool = False) -> str:
     """A surname, Danish by frequency or a foreign one."""
     if foreign:
-        return rng.choice(FOREIGN_SURNAMES)
-    return rng.choices(SURNAMES, cum_weights=_SURNAME_CUMULATIVE)[0]
+        return pick(rng, FOREIGN_SURNAMES)
+    return weighted(rng, SURNAMES, _SURNAME_CUMULATIVE)
 
 
 def given_names(rng: random.Random, male: bool, birth_year: int, *, foreign: bool = False) -> str:
     """First names (one, sometimes two) fitting sex and generation."""
     if foreign:
-        return rng.choice(FOREIGN_MALE if male else FOREIGN_FEMALE)
+        return pick(rng, FOREIGN_MALE if male else FOREIGN_FEMALE)
     if male:
         pool = MALE_OLDER if birth_year < 1975 else MALE_YOUNGER
     else:
         pool = FEMALE_OLDER if birth_year < 1975 else FEMALE_YOUNGER
-    first = rng.choice(pool)
+    first = pick(rng, pool)
     if rng.random() < 0.25:
-        second = rng.choice(pool)
+        second = pick(rng, pool)
         if second != first:
             return f"{first} {second}"
     return first
@@ -66,7 +67,7 @@ def occupation(rng: random.Random, age: int) -> str:
         return "Studerende"
     if age >= 67:
         return "Pensionist" if rng.random() < 0.8 else ""
-    return rng.choice(OCCUPATIONS) if rng.random() < 0.75 else ""
+    return pick(rng, OCCUPATIONS) if rng.random() < 0.75 else ""
 
 
 def birth_from_age(rng: random.Random, today: dt.date, age: int) -> dt.date:
@@ -112,9 +113,9 @@ def new_person(
         civil_since=timestamp(birth, 12),
     )
     if rng.random() < 0.3 and not foreign_name:
-        person.middle_name = rng.choice(MIDDLE_NAMES)
+        person.middle_name = pick(rng, MIDDLE_NAMES)
     if born_abroad:
-        country = rng.choices(_CITIZENSHIP_CODES, cum_weights=_CITIZENSHIP_CUMULATIVE)[0]
+        country = weighted(rng, _CITIZENSHIP_CODES, _CITIZENSHIP_CUMULATIVE)
         person.birthplace_code = country
         person.birthplace_text = COUNTRY_BY_CODE[country].name
         naturalised = rng.random() < 0.3
@@ -128,7 +129,7 @@ def new_person(
         person.birthplace_text = MUNICIPALITY_BY_CODE[code].name[:20]
         person.citizenship_since = timestamp(birth, 12)
         person.church = "F" if rng.random() < 0.74 else "U"
-    baptism = min(birth + dt.timedelta(days=90 + rng.randrange(120)), today)
+    baptism = min(birth + dt.timedelta(days=90 + below(rng, 120)), today)
     person.church_since = (baptism if person.church == "F" else birth).isoformat()
     population.add(person)
     return person

@@ -13,6 +13,7 @@ import bisect
 import itertools
 import random
 
+from cprbroker.synth.chance import below, pick
 from cprbroker.synth.geography import (
     MUNICIPALITIES,
     MUNICIPALITY_BY_CODE,
@@ -57,9 +58,9 @@ class RoadCatalogue:
         if roads and (not room or rng.random() >= 6.0 / (len(roads) + 6)):
             return roads[int(len(roads) * rng.random() ** 1.3)]
         name = self._new_name(rng, municipality)
-        code = self._next_code[municipality] + rng.randrange(11)
+        code = self._next_code[municipality] + below(rng, 11)
         self._next_code[municipality] = code + 1
-        postcode, district = rng.choice(MUNICIPALITY_BY_CODE[municipality].postcodes)
+        postcode, district = pick(rng, MUNICIPALITY_BY_CODE[municipality].postcodes)
         road = Road(municipality, f"{code:04d}", name, postcode, district)
         roads.append(road)
         return road
@@ -69,10 +70,10 @@ class RoadCatalogue:
         name = ""
         for _ in range(30):
             if rng.random() < 0.8:
-                name = rng.choice(ROAD_PREFIXES) + rng.choice(ROAD_SUFFIXES)
+                name = pick(rng, ROAD_PREFIXES) + pick(rng, ROAD_SUFFIXES)
             else:
-                suffix = rng.choice(ROAD_HONOUR_SUFFIXES)
-                name = f"{rng.choice(MALE_OLDER)} {rng.choice(SURNAMES)}{suffix}"
+                suffix = pick(rng, ROAD_HONOUR_SUFFIXES)
+                name = f"{pick(rng, MALE_OLDER)} {pick(rng, SURNAMES)}{suffix}"
             if name not in taken:
                 break
         taken.add(name)
@@ -83,10 +84,10 @@ class RoadCatalogue:
         municipality's share of cases, else a house."""
         road = self._road(rng, municipality)
         number = 1 + int(rng.random() ** 2 * 140)
-        letter = rng.choice("ABC") if rng.random() < 0.05 else " "
+        letter = pick(rng, "ABC") if rng.random() < 0.05 else " "
         house_number = f"{number:03d}{letter}"
         if rng.random() < MUNICIPALITY_BY_CODE[municipality].flat_share:
-            return Dwelling(road, house_number, rng.choice(_FLOORS), rng.choice(_DOORS))
+            return Dwelling(road, house_number, pick(rng, _FLOORS), pick(rng, _DOORS))
         return Dwelling(road, house_number)
 
 
