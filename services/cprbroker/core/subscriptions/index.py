@@ -1,0 +1,320 @@
+"""All subscriptions compiled for matching many events fast.
+
+Each subscription is filed under one *anchor*: the most selective criterion
+it has, in the order PNR list, address, municipality, event type, CPR change
+code, age, and otherwise a short list checked for every event (catch-alls).
+An event looks up only the buckets its own facts point at, so the cost per
+event follows the number of subscriptions that could match, not the number
+that exist. A subscription whose only criterion is its anchor is
+*unconditional* in its bucket: being found is matching. The others are
+checked with :func:`.matching.matches`, which stays the one definition of
+filter semantics.
+
+The index is materialised from compacted topics, so every change is
+incremental: subscriptions are put and removed, PNRs added to and removed
+from value lists, in any order. A value list may exist before (or after) its
+subscription document; it is kept and used as soon as both are there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterator
+from dataclasses import dataclass, field
+from enum import Enum
+
+from .facts import EventFacts
+from .matching import matches
+from .model import AgeRange, Filter, Subscription
+
+_NO_PNRS: frozenset[str] = frozenset()
+
+
+class _Anchor(Enum):
+    PNR = "pnr_list"
+    ADDRESS = "addresses"
+    MUNICIPALITY = "municipalities"
+    EVENT_TYPE = "event_types"
+    CPR_CODE = "cpr_event_codes"
+    AGE = "age"
+    SCAN = "scan"
+
+
+@dataclass
+class _Bucket:
+    unconditional: set[str] = field(default_factory=set)
+    conditional: dict[str, Filter] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.unconditional or self.conditional)
+
+    def collect(self, facts: EventFacts, found: set[str]) -> None:
+        found.update(self.unconditional)
+        for subscription_id, filter_ in self.conditional.items():
+            # Only PNR-anchored filters use the list, and they live elsewhere.
+            if matches(filter_, facts, _NO_PNRS):
+                found.add(subscription_id)
+
+
+@dataclass(frozen=True)
+class _Placement:
+    anchor: _Anchor
+    keys: tuple[Hashable, ...]
+    unconditional: bool
+
+
+def _place(filter_: Filter) -> _Placement:
+    criteria = filter_.criteria()
+    anchor: _Anchor
+    keys: tuple[Hashable, ...]
+    if filter_.pnr_list:
+        anchor, keys = _Anchor.PNR, ()
+    elif filter_.addresses is not None:
+        anchor = _Anchor.ADDRESS
+        keys = tuple(dict.fromkeys((a.municipality, a.road_code) for a in filter_.addresses))
+    elif filter_.municipalities is not None:
+        anchor, keys = _Anchor.MUNICIPALITY, tuple(filter_.municipalities)
+    elif filter_.event_types is not None:
+        anchor, keys = _Anchor.EVENT_TYPE, tuple(filter_.event_types)
+    elif filter_.cpr_event_codes is not None:
+        anchor, keys = _Anchor.CPR_CODE, tuple(filter_.cpr_event_codes)
+    elif filter_.age is not None:
+        anchor, keys = _Anchor.AGE, ()
+    else:
+        anchor, keys = _Anchor.SCAN, ()
+    # An address criterion may name a house, which the (municipality, road)
+    # key does not check, so address buckets always run the full filter.
+    unconditional = anchor is not _Anchor.ADDRESS and (
+        criteria == (anchor.value,) or (anchor is _Anchor.SCAN and not criteria)
+    )
+    return _Placement(anchor, keys, unconditional)
+
+
+class SubscriptionIndex:
+    """Every subscription and PNR value list, compiled for :meth:`match`.
+
+    Status is not consulted: a paused or disabled subscription still
+    matches, and the caller decides what that means for delivery.
+    """
+
+    def __init__(self) -> None:
+        self._subscriptions: dict[str, Subscription] = {}
+        self._placements: dict[str, _Placement] = {}
+        self._lists: dict[str, set[str]] = {}
+        self._by_pnr: dict[str, tuple[str, ...]] = {}
+        # PNR-anchored subscriptions: None when the list is the whole filter.
+        self._pnr_anchored: dict[str, Filter | None] = {}
+        self._keyed: dict[_Anchor, dict[Hashable, _Bucket]] = {
+            anchor: {}
+            for anchor in (
+                _Anchor.ADDRESS,
+                _Anchor.MUNICIPALITY,
+                _Anchor.EVENT_TYPE,
+                _Anchor.CPR_CODE,
+            )
+        }
+        self._scan = _Bucket()
+        self._aged: dict[str, tuple[AgeRange, Filter | None]] = {}
+        # Age -> (unconditional ids, conditional entries), rebuilt lazily per
+        # age after any change to an age-anchored subscription.
+        self._by_age: dict[int, tuple[frozenset[str], tuple[tuple[str, Filter], ...]]] = {}
+
+    # -- subscriptions -----------------------------------------------------
+
+    def put(self, subscription: Subscription) -> None:
+        """Add ``subscription``, or replace the one with its id."""
+        previous = self._subscriptions.get(subscription.id)
+        self._subscriptions[subscription.id] = subscription
+        if previous is not None:
+            if previous.filter == subscription.filter:
+                return  # a rename or status change: the compiled form stands
+            self._unfile(subscription.id)
+        self._file(subscription.id, subscription.filter)
+
+    def remove(self, subscription_id: str) -> Subscription | None:
+        """Forget a subscription; return it, or ``None`` if it was unknown.
+
+        Its PNR value list is kept: the list is state of its own, removed
+        PNR by PNR (or with :meth:`clear_pnrs`).
+        """
+        previous = self._subscriptions.pop(subscription_id, None)
+        if previous is not None:
+            self._unfile(subscription_id)
+        return previous
+
+    def get(self, subscription_id: str) -> Subscription | None:
+        """The subscription with this id, if present."""
+        return self._subscriptions.get(subscription_id)
+
+    def __len__(self) -> int:
+        return len(self._subscriptions)
+
+    def __contains__(self, subscription_id: object) -> bool:
+        return subscription_id in self._subscriptions
+
+    def __iter__(self) -> Iterator[Subscription]:
+        return iter(list(self._subscriptions.values()))
+
+    # -- PNR value lists ---------------------------------------------------
+
+    def add_pnr(self, subscription_id: str, pnr: str) -> bool:
+        """Put ``pnr`` on the subscription's list; ``False`` if it was already there."""
+        members = self._lists.setdefault(subscription_id, set())
+        if pnr in members:
+            return False
+        members.add(pnr)
+        holders = self._by_pnr.get(pnr)
+        self._by_pnr[pnr] = (subscription_id,) if holders is None else (*holders, subscription_id)
+        return True
+
+    def remove_pnr(self, subscription_id: str, pnr: str) -> bool:
+        """Take ``pnr`` off the subscription's list; ``False`` if it was not there."""
+        members = self._lists.get(subscription_id)
+        if members is None or pnr not in members:
+            return False
+        members.remove(pnr)
+        if not members:
+            del self._lists[subscription_id]
+        self._drop_holder(pnr, subscription_id)
+        return True
+
+    def clear_pnrs(self, subscription_id: str) -> int:
+        """Empty the subscription's list; return how many PNRs it held."""
+        members = self._lists.pop(subscription_id, None)
+        if members is None:
+            return 0
+        for pnr in members:
+            self._drop_holder(pnr, subscription_id)
+        return len(members)
+
+    def has_pnr(self, subscription_id: str, pnr: str) -> bool:
+        """Whether ``pnr`` is on the subscription's list."""
+        return pnr in self._lists.get(subscription_id, _NO_PNRS)
+
+    def pnrs(self, subscription_id: str) -> frozenset[str]:
+        """A copy of the subscription's list (empty if it has none)."""
+        return frozenset(self._lists.get(subscription_id, _NO_PNRS))
+
+    def pnr_count(self, subscription_id: str) -> int:
+        """How many PNRs are on the subscription's list."""
+        return len(self._lists.get(subscription_id, _NO_PNRS))
+
+    def _drop_holder(self, pnr: str, subscription_id: str) -> None:
+        holders = tuple(h for h in self._by_pnr[pnr] if h != subscription_id)
+        if holders:
+            self._by_pnr[pnr] = holders
+        else:
+            del self._by_pnr[pnr]
+
+    # -- matching ----------------------------------------------------------
+
+    def match(self, facts: EventFacts) -> set[str]:
+        """Ids of every subscription whose filter matches the event.
+
+        Exactly the subscriptions for which :func:`.matching.matches` is true
+        with the subscription's own list; the set is new and the caller's.
+        """
+        found = set(self._scan.unconditional)
+        for subscription_id, filter_ in self._scan.conditional.items():
+            if matches(filter_, facts, _NO_PNRS):
+                found.add(subscription_id)
+
+        holders = self._by_pnr.get(facts.pnr)
+        if holders is not None:
+            anchored = self._pnr_anchored
+            for subscription_id in holders:
+                if subscription_id in anchored:
+                    filter_or_none = anchored[subscription_id]
+                    # Being a holder means being on the list; pass a container that says so.
+                    if filter_or_none is None or matches(filter_or_none, facts, (facts.pnr,)):
+                        found.add(subscription_id)
+
+        keyed = self._keyed
+        self._collect(keyed[_Anchor.EVENT_TYPE], facts.type, facts, found)
+        if facts.cpr_event_code is not None:
+            self._collect(keyed[_Anchor.CPR_CODE], facts.cpr_event_code, facts, found)
+        before, after = facts.municipality_before, facts.municipality_after
+        by_municipality = keyed[_Anchor.MUNICIPALITY]
+        if before is not None:
+            self._collect(by_municipality, before, facts, found)
+        if after is not None and after != before:
+            self._collect(by_municipality, after, facts, found)
+        by_road = keyed[_Anchor.ADDRESS]
+        if by_road:
+            for address in {facts.address_before, facts.address_after}:
+                if address is not None:
+                    road = (address.municipality, address.road_code)
+                    self._collect(by_road, road, facts, found)
+
+        if self._aged and facts.age is not None:
+            unconditional, conditional = self._aged_at(facts.age)
+            found.update(unconditional)
+            for subscription_id, filter_ in conditional:
+                if matches(filter_, facts, _NO_PNRS):
+                    found.add(subscription_id)
+        return found
+
+    @staticmethod
+    def _collect(
+        buckets: dict[Hashable, _Bucket], key: Hashable, facts: EventFacts, found: set[str]
+    ) -> None:
+        bucket = buckets.get(key)
+        if bucket is not None:
+            bucket.collect(facts, found)
+
+    def _aged_at(self, age: int) -> tuple[frozenset[str], tuple[tuple[str, Filter], ...]]:
+        entry = self._by_age.get(age)
+        if entry is None:
+            unconditional = frozenset(
+                sid for sid, (rng, f) in self._aged.items() if f is None and rng.contains(age)
+            )
+            conditional = tuple(
+                (sid, f)
+                for sid, (rng, f) in self._aged.items()
+                if f is not None and rng.contains(age)
+            )
+            entry = self._by_age[age] = (unconditional, conditional)
+        return entry
+
+    # -- compiling ---------------------------------------------------------
+
+    def _file(self, subscription_id: str, filter_: Filter) -> None:
+        placement = _place(filter_)
+        self._placements[subscription_id] = placement
+        residual = None if placement.unconditional else filter_
+        if placement.anchor is _Anchor.PNR:
+            self._pnr_anchored[subscription_id] = residual
+        elif placement.anchor is _Anchor.AGE and filter_.age is not None:
+            self._aged[subscription_id] = (filter_.age, residual)
+            self._by_age.clear()
+        elif placement.anchor is _Anchor.SCAN:
+            self._add_to(self._scan, subscription_id, residual)
+        else:
+            buckets = self._keyed[placement.anchor]
+            for key in placement.keys:
+                self._add_to(buckets.setdefault(key, _Bucket()), subscription_id, residual)
+
+    @staticmethod
+    def _add_to(bucket: _Bucket, subscription_id: str, residual: Filter | None) -> None:
+        if residual is None:
+            bucket.unconditional.add(subscription_id)
+        else:
+            bucket.conditional[subscription_id] = residual
+
+    def _unfile(self, subscription_id: str) -> None:
+        placement = self._placements.pop(subscription_id)
+        if placement.anchor is _Anchor.PNR:
+            del self._pnr_anchored[subscription_id]
+        elif placement.anchor is _Anchor.AGE:
+            del self._aged[subscription_id]
+            self._by_age.clear()
+        elif placement.anchor is _Anchor.SCAN:
+            self._scan.unconditional.discard(subscription_id)
+            self._scan.conditional.pop(subscription_id, None)
+        else:
+            buckets = self._keyed[placement.anchor]
+            for key in placement.keys:
+                bucket = buckets[key]
+                bucket.unconditional.discard(subscription_id)
+                bucket.conditional.pop(subscription_id, None)
+                if not bucket:
+                    del buckets[key]
