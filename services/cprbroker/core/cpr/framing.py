@@ -62,13 +62,13 @@ def split_lines(text: str, data: bytes) -> tuple[list[str], bool]:
     are dropped. Returns the records and whether text fields need a
     per-character check (the file holds bytes other than printable and CR/LF,
     or a CR inside a line)."""
-    lines = text.split("\n")
-    while lines and lines[-1] in ("", "\r"):
-        lines.pop()
     stray_cr = False
     if "\r" in text:
-        lines = [line[:-1] if line[-1:] == "\r" else line for line in lines]
-        stray_cr = any("\r" in line for line in lines)
+        text = text.replace("\r\n", "\n").removesuffix("\r")
+        stray_cr = "\r" in text
+    lines = text.split("\n")
+    while lines and not lines[-1]:
+        lines.pop()
     strict = stray_cr or bool(data.translate(None, _PRINTABLE_AND_BREAKS))
     return lines, strict
 

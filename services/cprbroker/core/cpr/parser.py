@@ -67,12 +67,7 @@ def parse_extract(data: bytes, *, source: str) -> Extract:
     the file as a whole is refused; bad records are reported in
     ``Extract.rejected`` and their persons left out of ``Extract.persons``.
     """
-    check_encoding(data, source)
-    text = data.decode("latin-1")
-    if _line_broken(text):
-        records, strict = split_lines(text, data)
-    else:
-        records, strict = split_fixed_length(text, data, source, COMPILED)
+    records, strict = _split(data, source, framed=True)
     if not records:
         raise FramingError(source, "no records")
     start = parse_start(records[0], source)
@@ -83,7 +78,9 @@ def parse_extract(data: bytes, *, source: str) -> Extract:
             line=len(records),
         )
     end = parse_end(records[-1], source, line=len(records))
-    body = records[1:-1]
+    last_line = len(records)
+    body = records  # the data records, in place: a file may hold millions
+    del body[-1], body[0]
     result = Extract(source=source, start=start, end=end)
     # Records first: a misplaced 000/999 is a more precise diagnosis than the
     # counter mismatch it also causes.
@@ -92,9 +89,19 @@ def parse_extract(data: bytes, *, source: str) -> Extract:
         raise FramingError(
             source,
             f"end record 999 counts {end.counter} data records but the file has {len(body)}",
-            line=len(records),
+            line=last_line,
         )
     return result
+
+
+def _split(data: bytes, source: str, *, framed: bool) -> tuple[list[str], bool]:
+    """Check the encoding and split ``data`` into records (see framing)."""
+    check_encoding(data, source)
+    text = data.decode("latin-1")
+    line_broken = _line_broken(text) if framed else ("\n" in text or "\r" in text)
+    if line_broken:
+        return split_lines(text, data)
+    return split_fixed_length(text, data, source, COMPILED)
 
 
 def _line_broken(text: str) -> bool:
@@ -113,12 +120,7 @@ def parse_records(data: bytes, *, source: str) -> RecordSet:
     Line breaks are optional as in :func:`parse_extract`. A 000 or 999 record
     in a fragment is a :class:`FramingError`.
     """
-    check_encoding(data, source)
-    text = data.decode("latin-1")
-    if "\n" in text or "\r" in text:
-        records, strict = split_lines(text, data)
-    else:
-        records, strict = split_fixed_length(text, data, source, COMPILED)
+    records, strict = _split(data, source, framed=False)
     result = RecordSet(source=source)
     _collect(records, 1, source, strict, result)
     return result
