@@ -75,7 +75,7 @@ async def scan_key_partition(
     )
     try:
         await consumer.start()
-        partitions = await topic_partitions(consumer, topic)
+        partitions = await topic_partitions(bootstrap_servers, topic)
         tp = TopicPartition(topic, partition_of_key(key, len(partitions)))
         consumer.assign([tp])
         end = (await consumer.end_offsets([tp]))[tp]
