@@ -21,6 +21,23 @@ from cprbroker.synth.population import Population
 from cprbroker.synth.records import Record, person_records
 
 
+def lives_here(person: Person) -> bool:
+    """Active (status 01) with a Danish address."""
+    return person.status == "01" and person.dwelling is not None
+
+
+def parent_or_child(a: Person, b: Person) -> bool:
+    """Whether one of ``a`` and ``b`` is registered as the other's parent (015)."""
+    of_a = {ref.pnr for ref in (a.mother, a.father) if ref is not None}
+    of_b = {ref.pnr for ref in (b.mother, b.father) if ref is not None}
+    return b.pnr in of_a or a.pnr in of_b
+
+
+def date_of(timestamp: str) -> dt.date:
+    """The day of a ``yyyyMMddHHmm`` timestamp."""
+    return dt.date(int(timestamp[:4]), int(timestamp[4:6]), int(timestamp[6:8]))
+
+
 @dataclass(frozen=True, slots=True)
 class Happening:
     """One 099 record to write: ``code`` happened to ``pnr`` at ``timestamp``."""
@@ -100,4 +117,4 @@ class Day:
         return person.age_on(self.today) >= 18
 
 
-__all__ = ["Day", "Happening"]
+__all__ = ["Day", "Happening", "date_of", "lives_here", "parent_or_child"]

@@ -152,15 +152,19 @@ class Founder:
         municipality_since = (
             moved if came_from else self.past(max(adults), (self.today - moved).days)
         )
+        moved_at = clock(rng, moved)
         for member, birth in zip(members, births, strict=True):
             if birth >= moved:
                 member.moved_in = member.municipality_since = timestamp(birth, 12)
+            elif came_from:
+                # Entered the municipality with this address: TILFLYKOMDTO =
+                # TILFLYDTO = FRAFLYKOMDTO.
+                member.moved_in = member.municipality_since = moved_at
+                member.previous_municipality = came_from
+                member.previous_municipality_left = moved_at
             else:
-                member.moved_in = clock(rng, moved)
+                member.moved_in = moved_at
                 member.municipality_since = timestamp(max(municipality_since, birth), 12)
-                if came_from:
-                    member.previous_municipality = came_from
-                    member.previous_municipality_left = member.moved_in
             self.population.move_in(member, dwelling)
 
     def civil_history(self, person: Person, age: int) -> None:

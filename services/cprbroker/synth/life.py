@@ -19,6 +19,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from cprbroker.synth import family as f
 from cprbroker.synth import happenings as h
 from cprbroker.synth.day import Day, Happening
 from cprbroker.synth.population import Population
@@ -39,12 +40,12 @@ class ChangeKind:
 KINDS: tuple[ChangeKind, ...] = (
     ChangeKind("move within municipality", 0.55, functools.partial(h.move, across=False)),
     ChangeKind("move to another municipality", 0.35, functools.partial(h.move, across=True)),
-    ChangeKind("marriage", 0.03, h.marriage),
-    ChangeKind("divorce", 0.015, h.divorce),
-    ChangeKind("death of a married person", 0.02, functools.partial(h.death, married=True)),
-    ChangeKind("death of an unmarried person", 0.03, functools.partial(h.death, married=False)),
-    ChangeKind("birth", 0.05, h.birth),
-    ChangeKind("paternity", 0.005, h.paternity),
+    ChangeKind("marriage", 0.03, f.marriage),
+    ChangeKind("divorce", 0.015, f.divorce),
+    ChangeKind("death of a married person", 0.02, functools.partial(f.death, married=True)),
+    ChangeKind("death of an unmarried person", 0.03, functools.partial(f.death, married=False)),
+    ChangeKind("birth", 0.05, f.birth),
+    ChangeKind("paternity", 0.005, f.paternity),
     ChangeKind("name change", 0.05, h.name_change),
     ChangeKind("protection", 0.03, h.protection_set),
     ChangeKind("emigration", 0.03, h.emigration),

@@ -15,8 +15,6 @@ import random
 
 from cprbroker.core.cpr.pnr import birth_year, passes_mod11
 
-_WEIGHTS9 = (4, 3, 2, 7, 6, 5, 4, 3, 2)
-
 
 @functools.cache
 def century_digits(year: int) -> tuple[int, ...]:
@@ -52,8 +50,11 @@ def issue_pnr(
     Raises ``ValueError`` if no free number is found (a birth date has room for
     several hundred mod-11 numbers per sex, so only absurd densities hit it).
     """
-    prefix6 = "%02d%02d%02d" % (birth.day, birth.month, birth.year % 100)  # noqa: UP031 - hot path
-    head6 = sum(w * int(c) for w, c in zip(_WEIGHTS9, prefix6, strict=False))
+    day, month, yy = birth.day, birth.month, birth.year % 100
+    prefix6 = "%02d%02d%02d" % (day, month, yy)  # noqa: UP031 - hot path
+    # Weights 4,3,2,7,6,5 on the digits of DDMMYY.
+    head6 = 4 * (day // 10) + 3 * (day % 10) + 2 * (month // 10) + 7 * (month % 10)
+    head6 += 6 * (yy // 10) + 5 * (yy % 10)
     parity = 1 if male else 0
     common, every = _seventh_digit_choices(birth.year)
     draw = rng.random
