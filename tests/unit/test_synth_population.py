@@ -60,6 +60,15 @@ def _raw(person: PersonRecords, record_type: str, field: str) -> str:
     return record.raw_value(field).strip() if record is not None else ""
 
 
+def _parents(person: PersonRecords) -> set[str]:
+    return {_raw(person, "015", "PNRMOR"), _raw(person, "015", "PNRFAR")} - {""}
+
+
+def _kin(a: PersonRecords, b: PersonRecords) -> bool:
+    """Parent and child, or (half) siblings."""
+    return a.pnr in _parents(b) or b.pnr in _parents(a) or bool(_parents(a) & _parents(b))
+
+
 def test_every_pnr_is_valid_under_the_century_rule(series: Series) -> None:
     failing_mod11 = []
     for state in (series.states[0], series.states[-1]):
@@ -89,6 +98,7 @@ def test_spouses_point_at_each_other(series: Series) -> None:
                 married += 1
                 spouse = state[spouse_pnr]
                 assert _raw(spouse, "012", "AEGTEPNR") == pnr
+                assert not _kin(person, spouse)
                 # Married to the living or, if the spouse died, widowed.
                 assert _raw(spouse, "012", "CIVST") == "G"
             if civil == "E" and spouse_pnr:
@@ -100,7 +110,10 @@ def test_children_and_parents_are_linked_both_ways(series: Series) -> None:
     for state in series.states:
         links = 0
         for pnr, person in state.items():
-            parents = {_raw(person, "015", "PNRMOR"), _raw(person, "015", "PNRFAR")} - {""}
+            parents = _parents(person)
+            if len(parents) == 2:
+                mother, father = (state[p] for p in sorted(parents))
+                assert not _kin(mother, father)
             for parent_pnr in parents:
                 parent = state[parent_pnr]
                 assert pnr in {r.raw_value("PNRBARN") for r in parent.of_type("014")}

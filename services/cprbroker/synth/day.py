@@ -33,6 +33,14 @@ def parent_or_child(a: Person, b: Person) -> bool:
     return b.pnr in of_a or a.pnr in of_b
 
 
+def kin(a: Person, b: Person) -> bool:
+    """Whether ``a`` and ``b`` are parent and child or (half) siblings by the
+    PNRs in their 015 records: people who may not marry or have a child."""
+    of_a = {ref.pnr for ref in (a.mother, a.father) if ref is not None and ref.pnr}
+    of_b = {ref.pnr for ref in (b.mother, b.father) if ref is not None and ref.pnr}
+    return parent_or_child(a, b) or bool(of_a & of_b)
+
+
 def date_of(timestamp: str) -> dt.date:
     """The day of a ``yyyyMMddHHmm`` timestamp."""
     return dt.date(int(timestamp[:4]), int(timestamp[4:6]), int(timestamp[6:8]))
@@ -117,4 +125,4 @@ class Day:
         return person.age_on(self.today) >= 18
 
 
-__all__ = ["Day", "Happening", "date_of", "lives_here", "parent_or_child"]
+__all__ = ["Day", "Happening", "date_of", "kin", "lives_here", "parent_or_child"]

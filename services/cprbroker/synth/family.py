@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from cprbroker.synth.day import Day, lives_here, parent_or_child
+from cprbroker.synth.day import Day, kin, lives_here
 from cprbroker.synth.households import FATHER, MOTHER, custody_of, link_child, marry
 from cprbroker.synth.identity import new_person
 from cprbroker.synth.person import ParentRef, Person
@@ -35,7 +35,7 @@ def marriage(day: Day) -> bool:
             p
             for p in household
             if p is not first and candidate(p) and day.free(p) and p.male != first.male
-            and not parent_or_child(first, p) and abs(p.age_on(day.today) - age) <= 20
+            and not kin(first, p) and abs(p.age_on(day.today) - age) <= 20
         ),
         None,
     )  # fmt: skip
@@ -44,6 +44,7 @@ def marriage(day: Day) -> bool:
         partner = day.sample(
             lambda p: candidate(p) and p.male != first.male and p.dwelling is not None
             and len(p.dwelling.residents) == 1 and abs(p.age_on(day.today) - age) <= 12
+            and not kin(first, p)
         )  # fmt: skip
     if partner is None or partner is first:
         return False
@@ -145,7 +146,7 @@ def birth(day: Day) -> bool:
         (
             p
             for p in population.household(mother)
-            if p.male and day.is_adult(p) and not parent_or_child(mother, p)
+            if p.male and day.is_adult(p) and not kin(mother, p)
             and (p.pnr == mother.spouse_pnr or mother.civil_status != "G")
         ),
         None,
@@ -195,9 +196,10 @@ def paternity(day: Day) -> bool:
     if child is None:
         return False
     born = int(child.birth_date[:4])
+    mother = day.population.get(child.mother.pnr) if child.mother is not None else None
     father = day.sample(
         lambda p: lives_here(p) and p.male and 18 <= born - int(p.birth_date[:4]) <= 55
-        and p is not child
+        and not kin(child, p) and (mother is None or not kin(mother, p))
     )  # fmt: skip
     if father is None:
         return False
