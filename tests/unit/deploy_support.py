@@ -83,6 +83,19 @@ def settings_errors(environ: Mapping[str, str]) -> dict[str, str]:
     return errors
 
 
+def image_environ() -> dict[str, str]:
+    """The ``ENV`` settings of the runtime stage of deploy/Dockerfile (no ``${...}``)."""
+    text = (DEPLOY / "Dockerfile").read_text(encoding="utf-8").replace("\\\n", " ")
+    runtime = text.split(" AS runtime", 1)[1]
+    return {
+        name: value
+        for line in runtime.splitlines()
+        if line.startswith("ENV ")
+        for name, value in re.findall(r"([A-Za-z_][A-Za-z0-9_]*)=(\S+)", line)
+        if "$" not in value
+    }
+
+
 def interpolate(value: str, variables: Mapping[str, str] | None = None) -> str:
     """Compose's ``${NAME}`` and ``${NAME:-default}`` substitution."""
     variables = variables or {}

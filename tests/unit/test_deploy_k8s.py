@@ -16,6 +16,7 @@ import yaml
 from tests.unit.deploy_support import (
     K8S_BASE,
     ROLE_SETTINGS,
+    image_environ,
     load_documents,
     roles_reading,
     settings_errors,
@@ -51,6 +52,11 @@ def of_kind(kind: str) -> dict[str, dict[str, Any]]:
 def config_map_environ() -> dict[str, str]:
     (config,) = of_kind("ConfigMap").values()
     return {key: str(value) for key, value in config["data"].items()}
+
+
+def pod_environ() -> dict[str, str]:
+    """The environment of a role's container: the image's, then the ConfigMap's."""
+    return image_environ() | config_map_environ()
 
 
 def role_of(deployment: dict[str, Any]) -> str:
@@ -123,7 +129,7 @@ def test_every_config_map_key_is_a_setting_some_role_reads() -> None:
 
 
 def test_every_role_accepts_the_config_map() -> None:
-    assert settings_errors(config_map_environ()) == {}
+    assert settings_errors(pod_environ()) == {}
 
 
 def test_every_role_reads_the_config_map_and_the_secret_that_exist() -> None:
@@ -149,7 +155,7 @@ def test_roles_serving_http_have_liveness_and_readiness_probes_on_their_port(rol
         container["readinessProbe"]["httpGet"],
     )
     assert (liveness["path"], readiness["path"]) == ("/healthz", "/readyz")
-    settings = ROLE_SETTINGS[role](config_map_environ())
+    settings = ROLE_SETTINGS[role](pod_environ())
     assert (
         ports[liveness["port"]] == ports[readiness["port"]] == getattr(settings, HEALTH_PORTS[role])
     )
@@ -203,7 +209,7 @@ def volume_at(deployment: dict[str, Any], path: str) -> dict[str, Any]:
 
 
 def test_the_processor_keeps_rocksdb_on_an_empty_dir_at_its_data_dir() -> None:
-    settings = ROLE_SETTINGS["processor"](config_map_environ())
+    settings = ROLE_SETTINGS["processor"](pod_environ())
     assert settings.store == "rocksdb"  # type: ignore[attr-defined]
     volume = volume_at(deployments_by_role()["processor"], str(settings.data_dir))  # type: ignore[attr-defined]
     assert "emptyDir" in volume
