@@ -11,10 +11,12 @@ import pytest
 
 from cprbroker import cli
 from cprbroker.commands import synth
-from cprbroker.core.cpr.layouts import LAYOUTS
+from cprbroker.core.cpr.layouts import LAYOUTS, format_record
 from cprbroker.core.cpr.parser import parse_extract
 from cprbroker.core.cpr.records import Extract
 from cprbroker.synth.households import found_population
+from cprbroker.synth.lines import RecordFormatter
+from cprbroker.synth.records import end_record, event_record, person_records, start_record
 from cprbroker.synth.writer import (
     SynthReport,
     SynthSettings,
@@ -189,3 +191,29 @@ def test_command_refuses_bad_options(
         _synth_command(["synth", "--out", str(tmp_path), *bad])
     assert exit_info.value.code == 2
     assert "synth" in capsys.readouterr().err
+
+
+def test_formatter_matches_format_record_on_every_record() -> None:
+    rng = random.Random("formatter")
+    population = found_population(rng, 400, START)
+    formatter = RecordFormatter()
+    records = [r for pnr in population.order for r in person_records(population[pnr])]
+    records += [
+        start_record("907001", "20240307", "20240306"),
+        end_record(12),
+        event_record("0701614011", "202403041536", "A21", "ÆG"),
+        ("003", {}),
+    ]
+    assert len({kind for kind, _ in records}) >= 14
+    for kind, values in records:
+        assert formatter.line(kind, values) == format_record(kind, values)
+
+
+def test_formatter_refuses_what_format_record_refuses() -> None:
+    formatter = RecordFormatter()
+    with pytest.raises(ValueError, match="KOMKOD"):
+        formatter.line("002", {"PNR": "0701614011", "KOMKOD": "08510"})
+    with pytest.raises(KeyError, match="NOSUCH"):
+        formatter.line("002", {"PNR": "0701614011", "NOSUCH": "1"})
+    with pytest.raises(KeyError, match="123"):
+        formatter.line("123", {"PNR": "0701614011"})

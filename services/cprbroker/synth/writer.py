@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from cprbroker.core.cpr.layouts import format_record
 from cprbroker.synth.households import found_population
 from cprbroker.synth.life import DayOutput, Schedule, live_day
+from cprbroker.synth.lines import RecordFormatter
 from cprbroker.synth.population import Population
 from cprbroker.synth.records import Record, end_record, person_records, start_record
 
@@ -77,14 +77,15 @@ class _ExtractFile:
 
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream
+        self._format = RecordFormatter().line
         self._pending: list[str] = []
         self.data_records = 0
 
     def frame_start(self, task_number: str, production: dt.date, previous: dt.date) -> None:
-        self._line(start_record(task_number, f"{production:%Y%m%d}", f"{previous:%Y%m%d}"))
+        self._frame(start_record(task_number, f"{production:%Y%m%d}", f"{previous:%Y%m%d}"))
 
     def records(self, records: Iterable[Record], skip: str = "", only: str = "") -> None:
-        line = format_record
+        line = self._format
         pending = self._pending
         for kind, values in records:
             if kind == skip or (only and kind != only):
@@ -95,7 +96,7 @@ class _ExtractFile:
             self.flush()
 
     def frame_end(self) -> None:
-        self._line(end_record(self.data_records))
+        self._frame(end_record(self.data_records))
         self.flush()
 
     def flush(self) -> None:
@@ -104,8 +105,8 @@ class _ExtractFile:
             self._stream.write("\n")
             self._pending.clear()
 
-    def _line(self, record: Record) -> None:
-        self._pending.append(format_record(*record))
+    def _frame(self, record: Record) -> None:
+        self._pending.append(self._format(*record))
 
 
 def _open(path: Path) -> TextIO:
