@@ -57,9 +57,20 @@ def add_kafka_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+class _CurrentStderr:
+    """Whatever ``sys.stderr`` is at the time of writing (it may be replaced later,
+    as test runners do), so the logger never writes to a closed stream."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def log_to_stderr() -> None:
     """Send log lines to stderr: stdout carries a command's results (a token, JSON lines)."""
-    structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(_CurrentStderr()))  # type: ignore[arg-type]
 
 
 def settings_from(args: argparse.Namespace) -> ApiSettings:
