@@ -32,7 +32,7 @@ START = dt.date(2024, 3, 7)  # a Thursday: the deltas cross a weekend
 @pytest.fixture(scope="module")
 def series(tmp_path_factory: pytest.TempPathFactory) -> tuple[SynthReport, list[Extract]]:
     out = tmp_path_factory.mktemp("synth-files")
-    report = generate(SynthSettings(persons=1500, days=4, seed="files", out=out, start=START))
+    report = generate(SynthSettings(persons=1000, days=4, seed="files", out=out, start=START))
     extracts = [parse_extract(path.read_bytes(), source=path.name) for path in report.files]
     return report, extracts
 
@@ -82,7 +82,7 @@ def test_full_extract_holds_everyone_once_without_events(
     _, extracts = series
     full = extracts[0]
     pnrs = [person.pnr for person in full.persons]
-    assert len(pnrs) == len(set(pnrs)) == 1500
+    assert len(pnrs) == len(set(pnrs)) == 1000
     assert all(not person.of_type("099") for person in full.persons)
 
 

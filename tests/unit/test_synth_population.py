@@ -71,14 +71,14 @@ def _kin(a: PersonRecords, b: PersonRecords) -> bool:
 
 def test_every_pnr_is_valid_under_the_century_rule(series: Series) -> None:
     failing_mod11 = []
-    for state in (series.states[0], series.states[-1]):
-        for pnr, person in state.items():
-            assert is_valid_pnr(pnr)
-            number = Pnr(pnr)
-            assert number.birth_date.isoformat() == _raw(person, "001", "FOED_DT")
-            assert number.sex.value == _raw(person, "001", "KOEN")
-            if not passes_mod11(pnr):
-                failing_mod11.append(number)
+    # The last state holds everyone ever written, newborns and new numbers too.
+    for pnr, person in series.states[-1].items():
+        assert is_valid_pnr(pnr)
+        number = Pnr(pnr)
+        assert number.birth_date.isoformat() == _raw(person, "001", "FOED_DT")
+        assert number.sex.value == _raw(person, "001", "KOEN")
+        if not passes_mod11(pnr):
+            failing_mod11.append(number)
     # A small share without modulus 11, and only for 1 January birth dates.
     assert failing_mod11
     assert len(failing_mod11) < 0.02 * PERSONS
@@ -88,7 +88,7 @@ def test_every_pnr_is_valid_under_the_century_rule(series: Series) -> None:
 
 
 def test_spouses_point_at_each_other(series: Series) -> None:
-    for state in series.states:
+    for state in (series.states[0], series.states[-1]):
         married = 0
         for pnr, person in state.items():
             civil = _raw(person, "012", "CIVST")
@@ -107,7 +107,7 @@ def test_spouses_point_at_each_other(series: Series) -> None:
 
 
 def test_children_and_parents_are_linked_both_ways(series: Series) -> None:
-    for state in series.states:
+    for state in (series.states[0], series.states[-1]):
         links = 0
         for pnr, person in state.items():
             parents = _parents(person)
