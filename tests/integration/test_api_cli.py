@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -106,3 +114,52 @@ def test_clients_and_audit_commands(
     assert asyncio.run(_subscribe(environ, token, ["cpr.person.moved"])) == 403
     status, _, err = run_cli(capsys, "clients", "revoke", "nobody")
     assert status == 2
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_api_command_serves_until_sigterm(environ: ApiSettings, tmp_path: Path) -> None:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "CPRBROKER_TOPIC_SUBSCRIPTIONS": environ.topics.subscriptions,
+        "CPRBROKER_TOPIC_SUBSCRIPTION_PNRS": environ.topics.subscription_pnrs,
+        "CPRBROKER_KNOWN_PNRS_TOPIC": environ.known_pnrs_topic,
+    }
+    log = tmp_path / "api.log"
+    # stderr to a file: a full pipe would block the server.
+    with (
+        log.open("wb") as stderr,
+        subprocess.Popen(
+            [sys.executable, "-m", "cprbroker.cli", "api", "--port", str(port)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+        ) as process,
+    ):
+        try:
+            ready = _wait_ready(port, process)
+            assert ready == {"status": "ready"}, log.read_text()
+            process.send_signal(signal.SIGTERM)
+            out, _ = process.communicate(timeout=60)
+            assert process.returncode == 0, log.read_text()
+            assert out == b"", "log lines go to stderr"
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.communicate(timeout=30)
+
+
+def _wait_ready(port: int, process: subprocess.Popen[bytes]) -> object:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as answer:
+                return json.load(answer)
+        except OSError:
+            time.sleep(0.5)
+    return None
