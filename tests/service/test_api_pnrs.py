@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 from tests.service.api_harness import FakeApi, FakeTopics, fake_api, subscription_body
 
 from cprbroker.adapters.known_persons import InMemoryKnownPersons
+from cprbroker.adapters.state_store import Apply, Record, StateLog
 from cprbroker.api.settings import ApiSettings
 
 # Synthetic numbers: valid dates under the century rule, not real persons.
@@ -222,3 +225,35 @@ async def test_deleting_a_subscription_deletes_its_list(cluster: FakeTopics) -> 
         assert pnr_topic.latest() == {}, "tombstones for every number on the list"
         deleted = [e for e in cluster.audit.entries if e.action == "subscription.delete"]
         assert sorted(p.pnr for p in deleted[0].pnrs) == [AKSEL, ERNA]
+
+
+class SlowTopics(FakeTopics):
+    """Writes take a moment, as they do on Kafka, so concurrent calls interleave."""
+
+    def open_log(self, topic: str, apply: Apply) -> StateLog:
+        log = super().open_log(topic, apply)
+        write = log.write
+
+        async def slow_write(records: Sequence[Record]) -> None:
+            await asyncio.sleep(0.01)
+            await write(records)
+
+        log.write = slow_write  # type: ignore[method-assign]
+        return log
+
+
+async def test_concurrent_adds_of_one_number_answer_added_once() -> None:
+    async with fake_api(SlowTopics()) as api:
+        headers = await api.token("sys")
+        url = await _subscription(api, headers)
+        answers = await asyncio.gather(
+            *(api.http.put(f"{url}/pnrs/{AKSEL}", headers=headers) for _ in range(5))
+        )
+        results = sorted([(await a.json())["result"] for a in answers])
+        assert results == ["ADDED"] + ["ALREADY_EXISTED"] * 4
+        removals = await asyncio.gather(
+            api.http.delete(url, headers=headers),
+            api.http.put(f"{url}/pnrs/{ERNA}", headers=headers),
+        )
+        assert [r.status for r in removals] == [204, 404], "no list change after the delete"
+        assert api.subscriptions.list_size(url.rsplit("/", 1)[1]) == 0

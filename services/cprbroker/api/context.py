@@ -7,8 +7,11 @@ Kafka-backed ones.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -29,6 +32,32 @@ from cprbroker.core.subscriptions import Subscription
 JSON_TYPES = ("application/json", "application/merge-patch+json")
 
 
+class KeyedLocks:
+    """One lock per key, forgotten when nobody holds or waits for it (so probing
+    many ids cannot grow it)."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        """Hold the lock of ``key`` for the block."""
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+    def __len__(self) -> int:
+        return len(self._locks)
+
+
 @dataclass
 class ApiContext:
     """The ports and settings one API app works with.
@@ -46,6 +75,7 @@ class ApiContext:
     known_event_types: Collection[str]
     ready: Callable[[], bool] = lambda: True
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    locks: KeyedLocks = field(default_factory=KeyedLocks)
 
 
 CONTEXT = web.AppKey("cprbroker.api.context", ApiContext)
@@ -106,6 +136,26 @@ def json_response(document: object, status: int = 200, **headers: str) -> web.Re
         content_type="application/json",
         headers=headers,
     )
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def one_at_a_time(handler: Handler) -> Handler:
+    """Run ``handler`` holding the lock of the subscription in the path.
+
+    Changes to one subscription and its list are applied one after another in
+    this process, so SF6002 answers are exact and a change cannot resurrect a
+    subscription deleted a moment before. Across API processes the last
+    write wins.
+    """
+
+    @functools.wraps(handler)
+    async def serialised(request: web.Request) -> web.StreamResponse:
+        async with context(request).locks.hold(request.match_info["id"]):
+            return await handler(request)
+
+    return serialised
 
 
 def visible_subscription(request: web.Request) -> Subscription:

@@ -25,7 +25,14 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from cprbroker.adapters.known_persons import is_non_existing
-from cprbroker.api.context import context, json_response, read_json, record, visible_subscription
+from cprbroker.api.context import (
+    context,
+    json_response,
+    one_at_a_time,
+    read_json,
+    record,
+    visible_subscription,
+)
 from cprbroker.api.problems import bad_parameter, invalid, too_large
 from cprbroker.core.audit import PnrOutcome, outcomes
 from cprbroker.core.cpr.pnr import is_valid_pnr
@@ -110,6 +117,7 @@ def _result(result: str, status: int) -> web.Response:
     return json_response({"result": result}, status)
 
 
+@one_at_a_time
 async def add_one(request: web.Request) -> web.Response:
     """PUT: put one PNR on the list."""
     ctx = context(request)
@@ -135,6 +143,7 @@ async def add_one(request: web.Request) -> web.Response:
     return _result(answer, status)
 
 
+@one_at_a_time
 async def remove_one(request: web.Request) -> web.Response:
     """DELETE: take one PNR off the list."""
     ctx = context(request)
@@ -206,6 +215,7 @@ async def list_page(request: web.Request) -> web.Response:
     )
 
 
+@one_at_a_time
 async def remove_all(request: web.Request) -> web.Response:
     """DELETE all: empty the list; answers how many were removed."""
     ctx = context(request)
@@ -250,6 +260,7 @@ def _batch_items(body: object, limit: int) -> tuple[list[str], list[str]]:
     return validated["add"], validated["remove"]
 
 
+@one_at_a_time
 async def batch(request: web.Request) -> web.Response:
     """POST :batch: add and remove many PNRs, answering per item."""
     ctx = context(request)

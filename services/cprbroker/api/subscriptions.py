@@ -20,6 +20,7 @@ from cprbroker.api.context import (
     check_entitled,
     context,
     json_response,
+    one_at_a_time,
     read_json,
     record,
     visible_subscription,
@@ -139,6 +140,7 @@ def _merge_patch(target: object, patch: object) -> object:
     return result
 
 
+@one_at_a_time
 async def change(request: web.Request) -> web.Response:
     """PATCH: merge-patch the subscription's name, endpoint, filter, payload level or status."""
     ctx = context(request)
@@ -170,6 +172,7 @@ async def change(request: web.Request) -> web.Response:
     return json_response(public_document(request, updated, show_secret=parsed.secret_generated))
 
 
+@one_at_a_time
 async def delete(request: web.Request) -> web.Response:
     """DELETE: remove the subscription and its CPR-number list (204)."""
     ctx = context(request)
