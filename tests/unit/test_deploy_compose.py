@@ -119,6 +119,12 @@ def test_each_role_is_a_service_of_the_one_image_running_its_command() -> None:
         assert context == REPO, role
 
 
+def test_each_role_command_line_parses_as_that_cprbroker_command() -> None:
+    for role, service in role_services().items():
+        args = build_parser().parse_args(service["command"])
+        assert args.command == role
+
+
 def test_every_variable_the_roles_get_is_a_setting_some_role_reads() -> None:
     names = {name for service in role_services().values() for name in service["environment"]}
     assert [name for name in sorted(names) if not roles_reading(name)] == []

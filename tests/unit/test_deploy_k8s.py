@@ -82,6 +82,13 @@ def test_there_is_one_deployment_per_role_running_a_cprbroker_command() -> None:
         assert role in commands, f"cprbroker has no {role} command"
 
 
+def test_each_role_command_line_parses_as_that_cprbroker_command() -> None:
+    for role, deployment in deployments_by_role().items():
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        assert "command" not in container, role  # the image's entrypoint is cprbroker
+        assert build_parser().parse_args(container["args"]).command == role
+
+
 def validate(document: dict[str, Any]) -> None:
     kubernetes_validate.validate(document, KUBERNETES_VERSION, strict=True)
 
