@@ -349,3 +349,75 @@ def test_the_person_record_messages_ingest_writes_fit_the_document() -> None:
         assert violations(person.pnr, "Pnr") == []
     end = json.loads(encode_file_end(FileEnd(file, 0, 6, len(persons))))
     assert violations(end, "FileEndValue") == []
+
+
+def test_the_state_and_delivery_records_the_code_writes_fit_the_document() -> None:
+    from cprbroker.adapters.delivery_attempts import AttemptLogEntry, AttemptStatus
+    from cprbroker.adapters.delivery_dlq import DlqCursor, RedriveState
+    from cprbroker.adapters.delivery_records import DeliveryRecord, EventRef, Origin
+    from cprbroker.adapters.ingest_state import encode_mark
+    from cprbroker.core.audit import AuditEntry, PnrOutcome
+    from cprbroker.core.clients import ApiClient
+    from cprbroker.core.events.apply import file_mark
+    from cprbroker.core.subscriptions.subscription_document import (
+        subscription_from_document,
+        subscription_to_document,
+    )
+
+    extract, events = derived()
+    event = event_to_dict(events[0])
+    at = dt.datetime.fromtimestamp(NOW, tz=dt.UTC)
+    ref = EventRef("cpr.events", 3, 1234, int(NOW * 1000))
+    schemas = document()["components"]["schemas"]
+    messages = document()["components"]["messages"]
+    assert schemas["DeliveryValue"]["properties"]["origin"]["enum"] == [o.value for o in Origin]
+    statuses = schemas["AttemptValue"]["properties"]["status"]["enum"]
+    assert statuses == [status.value for status in AttemptStatus]
+
+    subscription = subscription_from_document(
+        {
+            "id": "sub-0001",
+            "owner": "hr-system",
+            "name": "moves in Copenhagen",
+            "endpoint": {"url": "https://hr.example/hooks/cpr", "secret": SECRET},
+            "filter": {"event_types": ["cpr.person.moved"], "municipalities": ["0101"]},
+            "payload_level": "full",
+            "status": "active",
+        }
+    )
+    written = {
+        "SubscriptionValue": subscription_to_document(subscription),
+        "ApiClientValue": json.loads(ApiClient("hr-system", "ab" * 32, at).to_json()),
+        "ExtractSequenceValue": json.loads(
+            encode_mark(file_mark(extract), file_id=extract.file_id, persons=2, full=False)
+        ),
+        "AuditEntryValue": json.loads(
+            AuditEntry(
+                at,
+                "hr-system",
+                "pnrs.add",
+                "ok",
+                "req-1",
+                on_behalf_of="user-17",
+                subscription_id="sub-0001",
+                status=201,
+                pnrs=(PnrOutcome(event["pnr"], "ADDED"),),
+            ).to_json()
+        ),
+    }
+    for origin in Origin:
+        record = DeliveryRecord("sub-0001", event, ref, origin=origin, retries=1, attempts=3)
+        written[f"DeliveryValue/{origin.value}"] = json.loads(record.encode())
+    for status in AttemptStatus:
+        entry = AttemptLogEntry(
+            NOW, "sub-0001", "msg_" + "0" * 32, event["id"], event["type"], 1, status, "send",
+            http_status=503, latency_ms=12.5, error="HTTP 503", next_attempt_at=NOW + 5,
+            event_ref=ref,
+        )  # fmt: skip
+        written[f"AttemptValue/{status.value}"] = entry.to_document()
+    for name, value in written.items():
+        assert violations(value, name.split("/")[0]) == [], name
+    redrive = json.loads(RedriveState(active=True, cursor=DlqCursor(2, 40)).to_json())
+    payload = messages["redriveState"]["payload"]
+    validator = jsonschema.Draft7Validator(payload)
+    assert list(validator.iter_errors(redrive)) == []
