@@ -40,6 +40,10 @@ ROLE_SETTINGS: dict[str, Callable[[Mapping[str, str]], object]] = {
     "delivery": lambda environ: DeliverySettings().with_environ(environ),
 }
 
+# The roles that serve /healthz and /readyz over HTTP, and the settings
+# attribute holding that port. The processor and ingest serve none yet.
+HEALTH_PORTS = {"api": "port", "delivery": "metrics_port"}
+
 # Values that differ from every default and are malformed for most settings:
 # one of them changes or breaks any setting a role reads.
 _PROBES = ("7", "not a valid value!", "10.99.0.0/16", "123s")

@@ -16,6 +16,7 @@ import pytest
 from tests.unit.deploy_support import (
     DEPLOY,
     FIXTURES,
+    HEALTH_PORTS,
     REPO,
     ROLE_SETTINGS,
     image_environ,
@@ -29,8 +30,6 @@ from tests.unit.deploy_support import (
 from cprbroker.cli import build_parser
 
 COMPOSE_FILE = DEPLOY / "compose.yaml"
-# The roles that serve HTTP, and the settings attribute holding the port of /healthz.
-HEALTH_PORTS = {"api": "port", "delivery": "metrics_port"}
 
 
 @functools.cache
@@ -145,6 +144,12 @@ def test_roles_serving_http_are_health_checked_on_healthz_at_their_port(role: st
     assert urlsplit(url).port == getattr(settings, HEALTH_PORTS[role])
     # The image has python, not curl: the check is a stdlib one-liner.
     assert check[:3] == ["CMD", "python", "-c"]
+
+
+def test_roles_serving_no_http_get_no_http_health_check() -> None:
+    for role, service in role_services().items():
+        if role not in HEALTH_PORTS:
+            assert "healthcheck" not in service, role
 
 
 def test_published_ports_bind_to_loopback_only() -> None:

@@ -14,6 +14,7 @@ import kubernetes_validate
 import pytest
 import yaml
 from tests.unit.deploy_support import (
+    HEALTH_PORTS,
     K8S_BASE,
     ROLE_SETTINGS,
     image_environ,
@@ -25,9 +26,6 @@ from tests.unit.deploy_support import (
 from cprbroker.cli import build_parser
 
 KUBERNETES_VERSION = "1.30"
-# The roles that serve HTTP, and the settings attribute holding the port of
-# their /healthz and /readyz.
-HEALTH_PORTS = {"api": "port", "delivery": "metrics_port"}
 
 
 @functools.cache
@@ -169,6 +167,15 @@ def test_roles_serving_http_have_liveness_and_readiness_probes_on_their_port(rol
     # The role listens on every interface, or the kubelet could not reach it.
     host = "host" if role == "api" else "metrics_host"
     assert getattr(settings, host) == "0.0.0.0"  # noqa: S104
+
+
+def test_roles_serving_no_http_get_no_http_probe() -> None:
+    # A probe on a port nobody serves would restart the pod forever.
+    for role, deployment in deployments_by_role().items():
+        if role not in HEALTH_PORTS:
+            (container,) = deployment["spec"]["template"]["spec"]["containers"]
+            probes = [key for key in container if key.endswith("Probe")]
+            assert probes == [], role
 
 
 def test_services_select_a_deployment_and_target_a_port_it_declares() -> None:
