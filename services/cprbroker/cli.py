@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Callable, Sequence
+
+from cprbroker.logs import configure_logging
 
 # Order is the order shown in ``cprbroker --help``.
 _COMMAND_MODULES: tuple[str, ...] = (
@@ -47,6 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run ``cprbroker`` with ``argv`` (default: the process arguments)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    configure_logging(os.environ.get("CPRBROKER_LOG_LEVEL", "INFO"))
     handler: Handler = args.handler
     try:
         return handler(args)

@@ -1,9 +1,8 @@
 """State kept in a compacted Kafka topic, applied record by record to an index.
 
-:class:`~cprbroker.adapters.compacted_view.CompactedView` keeps a dict of
-every key. A CPR-number list of a million entries would then cost a million
-Kafka keys in memory on top of the index that answers questions, so the stores
-here hand each record to an ``apply(key, value)`` callback and keep nothing
+A materialised view that kept a dict of every key would, for a CPR-number
+list of a million entries, cost a million Kafka keys in memory on top of the
+index that answers questions, so the stores here hand each record to an ``apply(key, value)`` callback and keep nothing
 themselves: the caller's index (a set of ints per subscription, a directory of
 clients) is the only copy.
 

@@ -19,6 +19,7 @@ import structlog
 from cprbroker.api.runner import start_api
 from cprbroker.api.settings import ApiSettings, split_list
 from cprbroker.core.errors import CprBrokerError, InputError
+from cprbroker.logs import configure_logging
 
 log = structlog.get_logger(__name__)
 
@@ -57,20 +58,9 @@ def add_kafka_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-class _CurrentStderr:
-    """Whatever ``sys.stderr`` is at the time of writing (it may be replaced later,
-    as test runners do), so the logger never writes to a closed stream."""
-
-    def write(self, text: str) -> int:
-        return sys.stderr.write(text)
-
-    def flush(self) -> None:
-        sys.stderr.flush()
-
-
 def log_to_stderr() -> None:
     """Send log lines to stderr: stdout carries a command's results (a token, JSON lines)."""
-    structlog.configure(logger_factory=structlog.PrintLoggerFactory(_CurrentStderr()))  # type: ignore[arg-type]
+    configure_logging()
 
 
 def settings_from(args: argparse.Namespace) -> ApiSettings:
