@@ -152,7 +152,7 @@ def _synth_command(argv: list[str]) -> int:
 
 
 def test_command_is_registered() -> None:
-    assert "cprbroker.commands.synth" in cli._COMMAND_MODULES
+    assert cli.COMMANDS["synth"][0] == "cprbroker.commands.synth"
 
 
 def test_command_writes_series_and_prints_summary(

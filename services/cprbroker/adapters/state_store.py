@@ -2,9 +2,10 @@
 
 A materialised view that kept a dict of every key would, for a CPR-number
 list of a million entries, cost a million Kafka keys in memory on top of the
-index that answers questions, so the stores here hand each record to an ``apply(key, value)`` callback and keep nothing
-themselves: the caller's index (a set of ints per subscription, a directory of
-clients) is the only copy.
+index that answers questions, so the stores here hand each record to an
+``apply(key, value)`` callback and keep nothing themselves: the caller's
+index (a set of ints per subscription, a directory of clients) is the only
+copy.
 
 Writes are read-your-writes: :meth:`StateLog.write` returns once this
 process's own index has applied every record written, so a read right after a
