@@ -48,8 +48,11 @@ _BROKER_MAIN = "kafka.Kafka"
 _STORAGE_TOOL = "kafka.tools.StorageTool"
 _TAIL_LINES = 40
 _BIND_ATTEMPTS = 3
-_TOOL_HEAP_MB = 128
 _TOOL_TIMEOUT_S = 120.0
+
+# JVMs started by this process, kept so their Popen objects are not collected
+# while the broker runs (which Python reports as a ResourceWarning).
+_LAUNCHED: dict[int, subprocess.Popen[bytes]] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +173,7 @@ def start_broker(
         )
         failure = _wait_until_ready(settings, state, process)
         if failure is None:
+            _LAUNCHED[process.pid] = process
             return state
         _terminate(process, settings.stop_timeout_s)
         (state_dir / STATE_NAME).unlink(missing_ok=True)
@@ -193,6 +197,9 @@ def stop_broker(settings: LocalKafkaSettings) -> StopResult:
         state_file.unlink(missing_ok=True)
         return "not-running"
     result = stop_pid(state.pid, settings.stop_timeout_s)
+    launched = _LAUNCHED.pop(state.pid, None)
+    if launched is not None:
+        launched.poll()  # stop_pid reaped it; let the Popen object know
     state_file.unlink(missing_ok=True)
     return result
 
@@ -239,7 +246,7 @@ def _run_tool(settings: LocalKafkaSettings, logs_dir: Path, arguments: list[str]
         logs_dir=logs_dir,
         main_class=_STORAGE_TOOL,
         arguments=arguments,
-        heap_mb=_TOOL_HEAP_MB,
+        short_lived=True,
     )
     try:
         completed = subprocess.run(

@@ -14,7 +14,12 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from cprbroker.adapters.local_kafka import broker_status, start_broker, stop_broker
+from cprbroker.adapters.local_kafka import (
+    broker_status,
+    read_state,
+    start_broker,
+    stop_broker,
+)
 from cprbroker.adapters.local_kafka_jars import fetch_jars
 from cprbroker.adapters.local_kafka_probe import answers_metadata
 from cprbroker.adapters.local_kafka_settings import LocalKafkaSettings, default_project_root
@@ -35,7 +40,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "A local single-node Apache Kafka (KRaft) for development and tests. When "
             f"{BOOTSTRAP_ENV} is set, start and stop do nothing and status asks that cluster. "
             "Paths, Java and heap come from the options or CPRBROKER_KAFKA_* variables "
-            "(JARS_DIR, STATE_DIR, JAVA, MVN, HEAP_MB, PORT, START_TIMEOUT, STOP_TIMEOUT)."
+            "(JARS_DIR, STATE_DIR, JAVA, MVN, HEAP_MB, PORT, QUICK_JIT, START_TIMEOUT, "
+            "STOP_TIMEOUT)."
         ),
     )
     actions = parser.add_subparsers(dest="kafka_action", metavar="ACTION", required=True)
@@ -138,7 +144,7 @@ def _stop(args: argparse.Namespace) -> int:
         return 0
     try:
         settings = _settings(args)
-        state = broker_status(settings, probe_timeout_s=1.0).state
+        state = read_state(settings.state_dir)
         result = stop_broker(settings)
     except CprBrokerError as exc:
         return _fail("stop", exc)
