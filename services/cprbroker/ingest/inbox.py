@@ -1,0 +1,426 @@
+"""The inbox: a folder ingest watches for CPR extract files.
+
+Layout (folders are created when missing)::
+
+    <inbox>/            delta files are dropped here
+    <inbox>/full/       full extracts (an initial load, or a reload) are dropped here
+    <inbox>/processed/  files published to cpr.person-records are moved here
+    <inbox>/rejected/   refused files are moved here, each beside <name>.reason.txt
+
+A full extract is recognised by its folder, ``full/``, not by its name: CPR
+names files differently per delivery channel, and a full extract and a delta
+carry the same kind of 000 record.
+
+Only complete files are taken: names starting with ``.`` and ending in
+``.part``, ``.tmp`` or ``.partial`` are ignored (write under such a name,
+then rename: a rename within one file system is atomic), and a file must
+keep the same size and modification time for ``settle_seconds`` before it is
+read (for copies that write in place).
+
+The files taken in one scan are applied in production-date order (PRODDTO of
+the 000 record, a full extract before a delta of the same date), whatever
+order they arrived in. Each is checked against the last file published
+(:func:`~cprbroker.core.events.sequence.check_sequence`) and then:
+
+- published: moved to ``processed/`` (persons refused by the parser went to
+  the dead-letter topic, as with ``cprbroker ingest``);
+- a gap (its PRODDTOFORRIG is not the last PRODDTO published): it waits up to
+  ``gap_wait_seconds`` for the missing delta to arrive, then it is rejected;
+- a repeat (already published), older than the last file, a framing error,
+  or unreadable: rejected at once. The reason file says which, and why.
+
+When Kafka fails the file stays where it is and is tried again after
+``retry_seconds``. One watcher per inbox: two would race for the same files.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import enum
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import structlog
+from aiokafka.errors import KafkaError
+
+from cprbroker.adapters.ingest_state import IngestState, KafkaIngestState
+from cprbroker.adapters.kafka_admin import ensure_topics
+from cprbroker.adapters.person_records_sink import Headers, KafkaPersonSink, PersonSink
+from cprbroker.core.cpr.framing import parse_start
+from cprbroker.core.errors import FramingError, KafkaUnavailableError
+from cprbroker.core.events.sequence import FileMark, Verdict, check_sequence
+from cprbroker.core.topics import topic_specs
+from cprbroker.ingest.run import FileReport, Outcome, ingest_file, new_producer
+from cprbroker.ingest.settings import IngestSettings
+
+log = structlog.get_logger(__name__)
+
+IGNORED_SUFFIXES = (".part", ".tmp", ".partial")
+REASON_SUFFIX = ".reason.txt"
+_START_BYTES = 4096  # the 000 record is far shorter; its line ends before this
+
+
+@dataclass(frozen=True, slots=True)
+class InboxSettings:
+    """Where the inbox is and how patient the watcher is (seconds)."""
+
+    root: Path = Path("var/inbox")
+    poll_seconds: float = 1.0
+    settle_seconds: float = 1.0
+    gap_wait_seconds: float = 60.0
+    retry_seconds: float = 5.0
+
+    @property
+    def full(self) -> Path:
+        """Where full extracts are dropped."""
+        return self.root / "full"
+
+    @property
+    def processed(self) -> Path:
+        """Where published files go."""
+        return self.root / "processed"
+
+    @property
+    def rejected(self) -> Path:
+        """Where refused files go, beside their reason files."""
+        return self.root / "rejected"
+
+    def create(self) -> None:
+        """Create the inbox folders that are missing."""
+        for folder in (self.root, self.full, self.processed, self.rejected):
+            folder.mkdir(parents=True, exist_ok=True)
+
+
+class Rejection(enum.Enum):
+    """Why a file went to ``rejected/``."""
+
+    FRAMING = "framing error"
+    GAP = "gap"
+    REPEAT = "repeat"
+    OUT_OF_ORDER = "out of order"
+    UNREADABLE = "unreadable"
+
+
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """A complete file in the inbox, with its 000 record if that could be read."""
+
+    path: Path
+    full: bool
+    ready_since: float
+    mark: FileMark | None
+
+    def order(self) -> tuple[int, str, int, str]:
+        """Sort key: unreadable 000 first (they are refused at once), then
+        production date, a full extract before a delta of the same date."""
+        if self.mark is None:
+            return (0, "", 0, self.path.name)
+        return (1, self.mark.production_date, 0 if self.full else 1, self.path.name)
+
+
+@dataclass(frozen=True, slots=True)
+class InboxOutcome:
+    """What became of one file (the message names no CPR number)."""
+
+    name: str
+    full: bool
+    published: bool
+    message: str
+    rejection: Rejection | None = None
+    persons: int = 0
+    refused_persons: int = 0
+    moved_to: Path | None = None
+
+
+@dataclass
+class InboxStatus:
+    """What the watcher is doing, for dashboards and logs."""
+
+    waiting: int = 0
+    current: str | None = None
+    current_persons: int = 0
+    persons_published: int = 0
+    processed: int = 0
+    rejected: int = 0
+    error: str | None = None
+    recent: collections.deque[InboxOutcome] = field(
+        default_factory=lambda: collections.deque(maxlen=20)
+    )
+
+    def finished(self, outcome: InboxOutcome) -> None:
+        """Count ``outcome``."""
+        if outcome.published:
+            self.processed += 1
+        else:
+            self.rejected += 1
+        self.recent.append(outcome)
+
+
+class _CountingSink:
+    """A :class:`PersonSink` that counts person messages into an :class:`InboxStatus`."""
+
+    def __init__(self, sink: PersonSink, status: InboxStatus) -> None:
+        self._sink = sink
+        self._status = status
+
+    async def partitions(self) -> int:
+        return await self._sink.partitions()
+
+    async def send_person(self, key: bytes, value: bytes) -> None:
+        await self._sink.send_person(key, value)
+        self._status.current_persons += 1
+        self._status.persons_published += 1
+
+    async def send_mark(self, partition: int, key: bytes, value: bytes) -> None:
+        await self._sink.send_mark(partition, key, value)
+
+    async def send_dead_letter(self, key: bytes | None, value: bytes, headers: Headers) -> None:
+        await self._sink.send_dead_letter(key, value, headers)
+
+    async def flush(self) -> None:
+        await self._sink.flush()
+
+
+def read_mark(path: Path) -> FileMark | None:
+    """The file mark of ``path`` from its 000 record; None if it cannot be read."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(_START_BYTES)
+    except OSError:
+        return None
+    first = head.split(b"\n", 1)[0].rstrip(b"\r").decode("latin-1")
+    try:
+        start = parse_start(first, str(path))
+    except FramingError:
+        return None
+    previous = start.previous_production_date
+    return FileMark(
+        start.opgavenr,
+        start.production_date.isoformat(),
+        previous.isoformat() if previous is not None else None,
+    )
+
+
+def _complete_name(name: str) -> bool:
+    return not name.startswith(".") and not name.endswith(IGNORED_SUFFIXES)
+
+
+def move_aside(path: Path, folder: Path) -> Path:
+    """Move ``path`` into ``folder`` under its own name, or ``<name>.1``,
+    ``<name>.2``, ... when that is taken (a file dropped twice keeps both)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / path.name
+    number = 0
+    while target.exists() or target.with_name(target.name + REASON_SUFFIX).exists():
+        number += 1
+        target = folder / f"{path.name}.{number}"
+    path.replace(target)
+    return target
+
+
+class InboxWatcher:
+    """Takes complete files from an inbox and ingests them (module docstring)."""
+
+    def __init__(
+        self,
+        settings: InboxSettings,
+        *,
+        state: IngestState,
+        sink: PersonSink,
+        status: InboxStatus | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settings = settings
+        self.status = status if status is not None else InboxStatus()
+        self._state = state
+        self._sink = _CountingSink(sink, self.status)
+        self._clock = clock
+        # path -> (size, mtime_ns, since when unchanged)
+        self._seen: dict[Path, tuple[int, int, float]] = {}
+        self._waiting_logged: set[Path] = set()
+        settings.create()
+
+    def arrivals(self) -> list[Arrival]:
+        """The complete files now in the inbox, in the order they are to be applied."""
+        now = self._clock()
+        found: dict[Path, bool] = {}
+        for folder, full in ((self.settings.root, False), (self.settings.full, True)):
+            with contextlib.suppress(FileNotFoundError):
+                for entry in os.scandir(folder):
+                    if entry.is_file(follow_symlinks=False) and _complete_name(entry.name):
+                        found[Path(entry.path)] = full
+        ready: list[Arrival] = []
+        for path, full in found.items():
+            try:
+                info = path.stat()
+            except FileNotFoundError:
+                continue
+            key = (info.st_size, info.st_mtime_ns)
+            seen = self._seen.get(path)
+            if seen is None or seen[:2] != key:
+                self._seen[path] = (*key, now)
+                if self.settings.settle_seconds > 0:
+                    continue
+                seen = self._seen[path]
+            if now - seen[2] >= self.settings.settle_seconds:
+                ready.append(Arrival(path, full, seen[2], read_mark(path)))
+        for gone in set(self._seen) - set(found):
+            del self._seen[gone]
+            self._waiting_logged.discard(gone)
+        self.status.waiting = len(found)
+        return sorted(ready, key=Arrival.order)
+
+    async def scan(self) -> list[InboxOutcome]:
+        """Take every complete file once, in order; return what became of them.
+
+        A gap file still within its wait stays, and so do the files after it.
+        Raises KafkaUnavailableError when Kafka fails (the file stays).
+        """
+        outcomes: list[InboxOutcome] = []
+        for arrival in self.arrivals():
+            outcome = await self.take(arrival)
+            if outcome is None:
+                break
+            outcomes.append(outcome)
+        return outcomes
+
+    async def take(self, arrival: Arrival) -> InboxOutcome | None:
+        """Ingest or reject one file; None when it is a gap still within its wait."""
+        if arrival.mark is not None:
+            decision = check_sequence(self._state.last_applied(), arrival.mark, full=arrival.full)
+            if decision.verdict is Verdict.GAP:
+                if self._clock() - arrival.ready_since < self.settings.gap_wait_seconds:
+                    if arrival.path not in self._waiting_logged:
+                        self._waiting_logged.add(arrival.path)
+                        log.warning(
+                            "inbox.waiting_for_missing_delta",
+                            file=arrival.path.name,
+                            wait_s=self.settings.gap_wait_seconds,
+                        )
+                    return None
+                parked = self.settings.rejected / arrival.path.name
+                hint = (
+                    "; drop the missing delta and this file again, or publish it anyway "
+                    f"with: cprbroker ingest --allow-gap {parked}"
+                )
+                return self._reject(arrival, Rejection.GAP, decision.message + hint)
+            if decision.verdict is Verdict.OUT_OF_ORDER:
+                return self._reject(arrival, Rejection.OUT_OF_ORDER, decision.message)
+            if decision.verdict is Verdict.ALREADY_APPLIED:
+                return self._reject(arrival, Rejection.REPEAT, decision.message)
+        self.status.current = arrival.path.name
+        self.status.current_persons = 0
+        try:
+            report = await ingest_file(
+                arrival.path, state=self._state, sink=self._sink, full=arrival.full
+            )
+        finally:
+            self.status.current = None
+        return self._settle(arrival, report)
+
+    def _settle(self, arrival: Arrival, report: FileReport) -> InboxOutcome:
+        if report.outcome is Outcome.ALREADY_APPLIED:
+            return self._reject(arrival, Rejection.REPEAT, report.message)
+        if report.outcome is Outcome.REFUSED:
+            unreadable = "cannot read it" in report.message
+            kind = Rejection.UNREADABLE if unreadable else Rejection.FRAMING
+            return self._reject(arrival, kind, report.message)
+        self._seen.pop(arrival.path, None)
+        moved = move_aside(arrival.path, self.settings.processed)
+        outcome = InboxOutcome(
+            arrival.path.name,
+            arrival.full,
+            published=True,
+            message=report.message,
+            persons=report.persons,
+            refused_persons=report.rejected,
+            moved_to=moved,
+        )
+        log.info(
+            "inbox.file_processed",
+            file=arrival.path.name,
+            full=arrival.full,
+            persons=report.persons,
+            refused_persons=report.rejected,
+        )
+        self.status.finished(outcome)
+        return outcome
+
+    def _reject(self, arrival: Arrival, kind: Rejection, message: str) -> InboxOutcome:
+        self._seen.pop(arrival.path, None)
+        self._waiting_logged.discard(arrival.path)
+        try:
+            moved = move_aside(arrival.path, self.settings.rejected)
+        except FileNotFoundError:
+            moved = None  # taken away meanwhile: nothing to move, still say why
+        where = moved if moved is not None else self.settings.rejected / arrival.path.name
+        reason = where.with_name(where.name + REASON_SUFFIX)
+        kind_text = "full extract" if arrival.full else "delta"
+        reason.write_text(
+            f"{kind.value}\n{arrival.path.name} ({kind_text}): {message}\n", encoding="utf-8"
+        )
+        log.warning("inbox.file_rejected", file=arrival.path.name, reason=kind.value)
+        outcome = InboxOutcome(
+            arrival.path.name, arrival.full, False, message, rejection=kind, moved_to=moved
+        )
+        self.status.finished(outcome)
+        return outcome
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Scan every ``poll_seconds`` until ``stop`` is set. A file being
+        ingested when ``stop`` is set is finished first (the caller may cancel
+        instead: that file is then not recorded and is taken again next time)."""
+        log.info("inbox.watching", inbox=str(self.settings.root))
+        while not stop.is_set():
+            pause = self.settings.poll_seconds
+            try:
+                await self.scan()
+                self.status.error = None
+            except KafkaUnavailableError as exc:
+                self.status.error = str(exc)
+                log.error(  # noqa: TRY400 - the message says it all; a traceback per retry is noise
+                    "inbox.kafka_failed", error=str(exc), retry_s=self.settings.retry_seconds
+                )
+                pause = self.settings.retry_seconds
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=pause)
+        log.info("inbox.stopped")
+
+
+async def watch_inbox(
+    settings: IngestSettings,
+    inbox: InboxSettings,
+    stop: asyncio.Event,
+    *,
+    status: InboxStatus | None = None,
+) -> None:
+    """Connect to Kafka and run an :class:`InboxWatcher` until ``stop`` is set.
+
+    Raises KafkaUnavailableError when Kafka cannot be reached at start.
+    """
+    names = settings.topics
+    if settings.create_topics:
+        wanted = {names.person_records, names.person_records_dlq, names.ingest_state}
+        specs = [s for s in topic_specs(names, settings.partitions) if s.name in wanted]
+        await ensure_topics(settings.bootstrap_servers, specs)
+    producer = new_producer(settings)
+    try:
+        await producer.start()
+    except KafkaError as exc:
+        await producer.stop()
+        raise KafkaUnavailableError(f"cannot reach {settings.bootstrap_servers}: {exc}") from exc
+    state = KafkaIngestState(settings.bootstrap_servers, names.ingest_state, producer)
+    try:
+        await state.start()
+        sink = KafkaPersonSink(
+            producer, names.person_records, names.person_records_dlq, window=settings.window
+        )
+        await InboxWatcher(inbox, state=state, sink=sink, status=status).run(stop)
+    finally:
+        await state.stop()
+        await producer.stop()
