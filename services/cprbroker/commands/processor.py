@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import signal
 import sys
@@ -24,6 +23,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from cprbroker.core.errors import InfrastructureError, InputError
+from cprbroker.logs import configure_logging
 from cprbroker.processor.runner import run_processor
 from cprbroker.processor.settings import COMPRESSION_TYPES, STORES, ProcessorSettings
 
@@ -75,11 +75,7 @@ def settings_from(args: argparse.Namespace) -> ProcessorSettings:
 
 
 def _run(args: argparse.Namespace) -> int:
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(args.log_level)
     try:
         settings = settings_from(args)
         return asyncio.run(_main(settings))

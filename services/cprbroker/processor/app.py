@@ -55,9 +55,15 @@ _RAW: dict[str, Any] = {
 }
 
 
-def _raw_schema() -> faust.Schema:
-    """Keys and values as bytes, unchanged (the codecs live in cprbroker)."""
-    return faust.Schema(**_RAW)
+def _raw_table(table: Any) -> Any:
+    """``table`` with keys and values stored as the bytes given (the codecs
+    live in cprbroker). faust's Table takes no serializer arguments and
+    defaults to JSON; its store reads these attributes when first used."""
+    table.key_type = bytes
+    table.value_type = bytes
+    table.key_serializer = "raw"
+    table.value_serializer = "raw"
+    return table
 
 
 def broker_urls(bootstrap_servers: str) -> str:
@@ -107,14 +113,14 @@ class Processor:
         self._dlq_topic = topics.person_records_dlq
         self._known_topic = settings.known_pnrs_topic
         self.records = self.app.topic(topics.person_records, **_RAW)
-        self.replica = self.app.Table(
-            "replica", partitions=partitions, help="PNR -> replica entry", schema=_raw_schema()
+        self.replica = _raw_table(
+            self.app.Table("replica", partitions=partitions, help="PNR -> replica entry")
         )
         self.loads_topic = self.app.topic(
             f"{settings.app_id}-full-loads", partitions=1, internal=True, **_RAW
         )
-        self.loads = self.app.Table(
-            "full-loads", partitions=1, help="file id -> partitions done", schema=_raw_schema()
+        self.loads = _raw_table(
+            self.app.Table("full-loads", partitions=1, help="file id -> partitions done")
         )
         self.batches = 0
         self.app.agent(self.records, name="derive")(self._derive)

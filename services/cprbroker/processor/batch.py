@@ -124,6 +124,9 @@ class BatchDeriver:
         file = message.file
         entry = decode_entry(stored) if stored is not None else None
         if entry is not None and entry.has_applied(file.file_id, file.production_date):
+            log.debug(
+                "processor.person_skipped", file_id=file.file_id, replica_file_id=entry.file_id
+            )
             out.skipped += 1
             return
         previous = entry.snapshot if entry is not None else None
