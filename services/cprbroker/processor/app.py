@@ -32,12 +32,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import weakref
 from collections.abc import Awaitable, Sequence
 from typing import Any, cast
 
 import faust
 import structlog
 from aiokafka.errors import KafkaError
+from faust.streams import _current_event
 
 from cprbroker.adapters.known_persons import FULL_LOAD_KEY
 from cprbroker.core.errors import KafkaUnavailableError
@@ -131,16 +133,16 @@ class Processor:
         # The agent is given a faust Stream; StreamT does not declare take_events.
         stream = cast("faust.Stream[bytes]", source)
         async for batch in stream.take_events(settings.batch_size, within=settings.batch_seconds):
-            await self.handle_batch(stream, batch)
+            await self.handle_batch(batch)
 
-    async def handle_batch(self, stream: faust.Stream[bytes], batch: Sequence[Any]) -> None:
+    async def handle_batch(self, batch: Sequence[Any]) -> None:
         """Derive ``batch`` (faust events), produce its output, then update the
         replica (module docstring: the commit order)."""
         table = self.replica
 
         def lookup(position: int, key: bytes) -> bytes | None:
             # The table picks the RocksDB partition from the current event.
-            _set_current_event(stream, batch[position])
+            _set_current_event(batch[position])
             value: bytes | None = table.get(key)
             return value
 
@@ -148,7 +150,7 @@ class Processor:
         out = self._deriver.derive_batch(messages, lookup)
         await self._produce(out)
         for update in out.updates:
-            _set_current_event(stream, batch[update.position])
+            _set_current_event(batch[update.position])
             table[update.key] = update.value
         for end in out.file_ends:
             log.info(
@@ -211,9 +213,15 @@ class Processor:
                 log.info("processor.full_load_complete", file_id=file_key.decode())
 
 
-def _set_current_event(stream: faust.Stream[bytes], event: Any) -> None:
-    """Make ``event`` the stream's current event. A faust table chooses the
-    RocksDB partition and the changelog partition of a read or write from the
-    current event; in a batch that must be the event of the person at hand,
-    not the last one taken."""
-    stream._set_current_event(event)  # faust offers no public setter
+def _set_current_event(event: Any) -> None:
+    """Make ``event`` the current event of this task. A faust table chooses
+    the RocksDB partition and the changelog partition of a read or write from
+    the current event; in a batch that must be the event of the person at
+    hand, not the last one taken.
+
+    Only the context variable is set, never the stream's ``current_event``
+    attribute: ``take_events`` fills its buffer from that attribute in another
+    task, and changing it here would put the wrong event in the next batch.
+    faust offers no public setter for the variable.
+    """
+    _current_event.set(weakref.ref(event))
