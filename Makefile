@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 CPRBROKER := $(VENV)/bin/cprbroker
 PYTEST_ARGS ?=
 
-.PHONY: help setup test test-unit test-integration lint format clean
+.PHONY: help setup test test-unit test-integration lint format clean run
 
 help:
 	@echo "make setup   venv with the locked dependencies and the Kafka jars (idempotent)"
@@ -25,6 +25,12 @@ $(VENV)/.synced: uv.lock pyproject.toml | $(UV)
 
 setup: $(VENV)/.synced
 	$(CPRBROKER) kafka fetch
+
+# The README's first command: Kafka, every role, a demo subscriber and synthetic
+# data, shown live until Ctrl-C. Options: make run DEMO_ARGS="--persons 5000".
+DEMO_ARGS ?=
+run: setup
+	$(CPRBROKER) demo $(DEMO_ARGS)
 
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)

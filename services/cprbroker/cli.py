@@ -56,6 +56,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "cprbroker.commands.synth",
         "write a synthetic CPR population (full extract) and daily delta files",
     ),
+    "run": (
+        "cprbroker.commands.run",
+        "every role in one process: inbox ingest, processor, delivery, API",
+    ),
+    "demo": (
+        "cprbroker.commands.demo",
+        "the whole broker on synthetic data with a live view (make run)",
+    ),
 }
 
 Handler = Callable[[argparse.Namespace], int]

@@ -52,7 +52,7 @@ from cprbroker.adapters.ingest_state import IngestState, KafkaIngestState
 from cprbroker.adapters.kafka_admin import ensure_topics
 from cprbroker.adapters.person_records_sink import Headers, KafkaPersonSink, PersonSink
 from cprbroker.core.cpr.framing import parse_start
-from cprbroker.core.errors import FramingError, KafkaUnavailableError
+from cprbroker.core.errors import FramingError, KafkaUnavailableError, SettingsError
 from cprbroker.core.events.sequence import FileMark, Verdict, check_sequence
 from cprbroker.core.topics import topic_specs
 from cprbroker.ingest.run import FileReport, Outcome, ingest_file, new_producer
@@ -74,6 +74,12 @@ class InboxSettings:
     settle_seconds: float = 1.0
     gap_wait_seconds: float = 60.0
     retry_seconds: float = 5.0
+
+    def __post_init__(self) -> None:
+        if self.poll_seconds <= 0 or self.retry_seconds <= 0:
+            raise SettingsError("inbox poll and retry intervals must be positive")
+        if self.settle_seconds < 0 or self.gap_wait_seconds < 0:
+            raise SettingsError("inbox settle and gap waits must not be negative")
 
     @property
     def full(self) -> Path:
