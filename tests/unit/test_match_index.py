@@ -31,7 +31,9 @@ ROADS = ("0001", "1234")
 HOUSES = ("1", "12", "12B")
 PNRS = ("0101001234", "0701614011", "0707614226", "0708614327", "3112994321", "1503055678")
 BIRTH_DATES = (date(1961, 1, 7), date(2006, 3, 5), date(2004, 2, 29), date(1958, 3, 4))
-IDS = tuple(f"sub-{n}" for n in range(6))
+IDS = tuple(f"sub-{n}" for n in range(4))
+# Few PNRs in the property test, so events often hit the persons on lists.
+LISTED = PNRS[:3]
 
 
 def subscription(subscription_id: str, filter_: Filter, name: str = "s") -> Subscription:
@@ -202,11 +204,19 @@ criterion_values: dict[str, st.SearchStrategy[object]] = {
 }
 
 
+ANCHORS = ("pnr_list", "addresses", "municipalities", "event_types", "cpr_event_codes", "age")
+
+
 @st.composite
 def filters(draw: st.DrawFn) -> Filter:
-    # Few criteria per filter, so single-criterion filters (the index's
-    # unconditional entries) and catch-alls come up often.
-    names = draw(st.lists(st.sampled_from(sorted(criterion_values)), max_size=3, unique=True))
+    # Up to two anchoring criteria, then often the two the index special-cases
+    # on top of an anchor (a few event types, own events only), so every
+    # anchor meets every residual; catch-alls come up too.
+    names = draw(st.lists(st.sampled_from(ANCHORS), max_size=2, unique=True))
+    if "event_types" not in names and draw(st.booleans()):
+        names.append("event_types")
+    if draw(st.booleans()):
+        names.append("include_derived")
     return Filter(**{name: draw(criterion_values[name]) for name in names})  # type: ignore[arg-type]
 
 
@@ -219,7 +229,7 @@ address_keys = st.none() | st.builds(
 events = st.builds(
     EventFacts,
     type=st.sampled_from(TYPES),
-    pnr=st.sampled_from(PNRS),
+    pnr=st.sampled_from(LISTED),
     cpr_event_code=st.none() | st.sampled_from(CODES),
     derived_mark=st.sampled_from((None, "", "ÆG", "MO")),
     # Few distinct ages, so the index's per-age cache is hit again after changes.
@@ -234,6 +244,32 @@ events = st.builds(
 )
 
 
+PLACES: tuple[dict[str, object], ...] = (
+    {},
+    {
+        "municipality_before": "0147",
+        "municipality_after": "0147",
+        "address_after": AddressKey("0147", "0001", "12B"),
+        "birth_date": date(2006, 3, 5),
+    },
+    {
+        "municipality_before": None,
+        "municipality_after": "0461",
+        "address_after": None,
+        "birth_date": None,
+        "cpr_event_code": None,
+    },
+)
+# Checked after every step: each type, mark, listed person and place.
+PROBES = [
+    event(**{"type": event_type, "cpr_event_code": code, "derived_mark": mark, "pnr": pnr, **place})
+    for event_type, code in zip(TYPES, CODES, strict=True)
+    for mark in (None, "ÆG")
+    for pnr in LISTED
+    for place in PLACES
+]
+
+
 class IndexAgreesWithNaiveLoop(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
@@ -241,10 +277,22 @@ class IndexAgreesWithNaiveLoop(RuleBasedStateMachine):
         self.filters: dict[str, Filter] = {}
         self.lists: dict[str, set[str]] = {}
 
-    @rule(subscription_id=st.sampled_from(IDS), filter_=filters())
-    def put(self, subscription_id: str, filter_: Filter) -> None:
-        self.index.put(subscription(subscription_id, filter_))
+    @rule(
+        subscription_id=st.sampled_from(IDS),
+        filter_=filters(),
+        pnrs=st.sets(st.sampled_from(LISTED)),
+        list_first=st.booleans(),
+    )
+    def put(self, subscription_id: str, filter_: Filter, pnrs: set[str], list_first: bool) -> None:
+        # Lists and subscriptions come from different topics, in either order.
+        if not list_first:
+            self.index.put(subscription(subscription_id, filter_))
+        for pnr in pnrs:
+            self.index.add_pnr(subscription_id, pnr)
+        if list_first:
+            self.index.put(subscription(subscription_id, filter_))
         self.filters[subscription_id] = filter_
+        self.lists.setdefault(subscription_id, set()).update(pnrs)
 
     @rule(subscription_id=st.sampled_from(IDS))
     def remove(self, subscription_id: str) -> None:
@@ -252,13 +300,13 @@ class IndexAgreesWithNaiveLoop(RuleBasedStateMachine):
         assert (removed is not None) == (subscription_id in self.filters)
         self.filters.pop(subscription_id, None)
 
-    @rule(subscription_id=st.sampled_from(IDS), pnr=st.sampled_from(PNRS))
+    @rule(subscription_id=st.sampled_from(IDS), pnr=st.sampled_from(LISTED))
     def add_pnr(self, subscription_id: str, pnr: str) -> None:
         members = self.lists.setdefault(subscription_id, set())
         assert self.index.add_pnr(subscription_id, pnr) == (pnr not in members)
         members.add(pnr)
 
-    @rule(subscription_id=st.sampled_from(IDS), pnr=st.sampled_from(PNRS))
+    @rule(subscription_id=st.sampled_from(IDS), pnr=st.sampled_from(LISTED))
     def remove_pnr(self, subscription_id: str, pnr: str) -> None:
         members = self.lists.setdefault(subscription_id, set())
         assert self.index.remove_pnr(subscription_id, pnr) == (pnr in members)
@@ -269,14 +317,25 @@ class IndexAgreesWithNaiveLoop(RuleBasedStateMachine):
         members = self.lists.pop(subscription_id, set())
         assert self.index.clear_pnrs(subscription_id) == len(members)
 
-    @rule(facts=events)
-    def match(self, facts: EventFacts) -> None:
-        expected = {
-            sid
-            for sid, filter_ in self.filters.items()
-            if matches(filter_, facts, self.lists.get(sid, set()))
-        }
-        assert self.index.match(facts) == expected
+    @rule(some_events=st.lists(events, min_size=1, max_size=6))
+    def match(self, some_events: list[EventFacts]) -> None:
+        for facts in some_events:
+            expected = {
+                sid
+                for sid, filter_ in self.filters.items()
+                if matches(filter_, facts, self.lists.get(sid, set()))
+            }
+            assert self.index.match(facts) == expected
+
+    @invariant()
+    def probes_agree(self) -> None:
+        for facts in PROBES:
+            expected = {
+                sid
+                for sid, filter_ in self.filters.items()
+                if matches(filter_, facts, self.lists.get(sid, set()))
+            }
+            assert self.index.match(facts) == expected
 
     @invariant()
     def lists_agree(self) -> None:
@@ -285,8 +344,61 @@ class IndexAgreesWithNaiveLoop(RuleBasedStateMachine):
             assert self.index.pnrs(sid) == self.lists.get(sid, set())
 
 
+# -- every anchor with every residual, exhaustively -------------------------
+
+ANCHOR_CHOICES: dict[str, Filter] = {
+    "none": Filter(),
+    "pnr_list": Filter(pnr_list=True),
+    "addresses": Filter(addresses=(AddressCriterion("0101", "1234", "12"),)),
+    "municipalities": Filter(municipalities=frozenset({"0101"})),
+    "event_types": Filter(event_types=frozenset({TYPES[0], TYPES[1]})),
+    "cpr_event_codes": Filter(cpr_event_codes=frozenset({"A01"})),
+    "age": Filter(age=AgeRange(60, None)),
+}
+GRID_EVENTS = [
+    event(type=event_type, derived_mark=mark, pnr=pnr, **place)  # type: ignore[arg-type]
+    for event_type in TYPES[:3]
+    for mark in (None, "ÆG")
+    for pnr in PNRS[:2]
+    for place in (
+        {},
+        {"municipality_before": "0147", "municipality_after": "0147", "address_after": None},
+        {"cpr_event_code": "A21", "birth_date": date(2000, 1, 1)},
+    )
+]
+
+
+def test_every_anchor_with_every_residual_agrees_with_matches() -> None:
+    index = SubscriptionIndex()
+    filters_by_id: dict[str, Filter] = {}
+    for anchor, base in ANCHOR_CHOICES.items():
+        for types in (None, frozenset({TYPES[0]}), frozenset({TYPES[1], TYPES[2]})):
+            for own_only in (False, True):
+                for extra_age in (None, AgeRange(None, 70)):
+                    if anchor == "event_types" and types is not None:
+                        continue
+                    filter_ = Filter(
+                        **{
+                            **base.__dict__,
+                            "event_types": types or base.event_types,
+                            "include_derived": not own_only,
+                            "age": base.age or extra_age,
+                        }
+                    )
+                    sid = f"{anchor}-{sorted(types or ())}-{own_only}-{extra_age}"
+                    filters_by_id[sid] = filter_
+                    index.put(subscription(sid, filter_))
+                    index.add_pnr(sid, PNRS[0])
+    for facts in GRID_EVENTS:
+        expected = {sid for sid, f in filters_by_id.items() if matches(f, facts, {PNRS[0]})}
+        assert index.match(facts) == expected, facts
+    for sid in filters_by_id:
+        index.remove(sid)
+    assert all(index.match(facts) == set() for facts in GRID_EVENTS)
+
+
 IndexAgreesWithNaiveLoop.TestCase.settings = settings(
-    max_examples=150,
+    max_examples=100,
     stateful_step_count=40,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],

@@ -5,10 +5,11 @@ it has, in the order PNR list, address, municipality, event type, CPR change
 code, age, and otherwise a short list checked for every event (catch-alls).
 An event looks up only the buckets its own facts point at, so the cost per
 event follows the number of subscriptions that could match, not the number
-that exist. A subscription whose only criterion is its anchor is
-*unconditional* in its bucket: being found is matching. The others are
-checked with :func:`.matching.matches`, which stays the one definition of
-filter semantics.
+that exist. Within a bucket, subscriptions are split by what the anchor
+leaves to check (see :mod:`.buckets`): nothing, "not derived", or a few event
+types are set lookups; only other combinations run
+:func:`.matching.matches`, which stays the one definition of filter
+semantics.
 
 The index is materialised from compacted topics, so every change is
 incremental: subscriptions are put and removed, PNRs added to and removed
@@ -19,11 +20,11 @@ subscription document; it is kept and used as soon as both are there.
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 
+from .buckets import Bucket, Residual
 from .facts import EventFacts
-from .matching import matches
 from .model import AgeRange, Filter, Subscription
 
 _NO_PNRS: frozenset[str] = frozenset()
@@ -39,35 +40,18 @@ class _Anchor(Enum):
     SCAN = "scan"
 
 
-@dataclass
-class _Bucket:
-    unconditional: set[str] = field(default_factory=set)
-    conditional: dict[str, Filter] = field(default_factory=dict)
-
-    def __bool__(self) -> bool:
-        return bool(self.unconditional or self.conditional)
-
-    def collect(self, facts: EventFacts, found: set[str]) -> None:
-        found.update(self.unconditional)
-        for subscription_id, filter_ in self.conditional.items():
-            # Only PNR-anchored filters use the list, and they live elsewhere.
-            if matches(filter_, facts, _NO_PNRS):
-                found.add(subscription_id)
-
-
 @dataclass(frozen=True)
 class _Placement:
     anchor: _Anchor
     keys: tuple[Hashable, ...]
-    unconditional: bool
+    residual: Residual
 
 
 def _place(filter_: Filter) -> _Placement:
-    criteria = filter_.criteria()
     anchor: _Anchor
-    keys: tuple[Hashable, ...]
+    keys: tuple[Hashable, ...] = ()
     if filter_.pnr_list:
-        anchor, keys = _Anchor.PNR, ()
+        anchor = _Anchor.PNR
     elif filter_.addresses is not None:
         anchor = _Anchor.ADDRESS
         keys = tuple(dict.fromkeys((a.municipality, a.road_code) for a in filter_.addresses))
@@ -78,15 +62,10 @@ def _place(filter_: Filter) -> _Placement:
     elif filter_.cpr_event_codes is not None:
         anchor, keys = _Anchor.CPR_CODE, tuple(filter_.cpr_event_codes)
     elif filter_.age is not None:
-        anchor, keys = _Anchor.AGE, ()
+        anchor = _Anchor.AGE
     else:
-        anchor, keys = _Anchor.SCAN, ()
-    # An address criterion may name a house, which the (municipality, road)
-    # key does not check, so address buckets always run the full filter.
-    unconditional = anchor is not _Anchor.ADDRESS and (
-        criteria == (anchor.value,) or (anchor is _Anchor.SCAN and not criteria)
-    )
-    return _Placement(anchor, keys, unconditional)
+        anchor = _Anchor.SCAN
+    return _Placement(anchor, keys, Residual.of(filter_, anchor.value))
 
 
 class SubscriptionIndex:
@@ -101,9 +80,8 @@ class SubscriptionIndex:
         self._placements: dict[str, _Placement] = {}
         self._lists: dict[str, set[str]] = {}
         self._by_pnr: dict[str, tuple[str, ...]] = {}
-        # PNR-anchored subscriptions: None when the list is the whole filter.
-        self._pnr_anchored: dict[str, Filter | None] = {}
-        self._keyed: dict[_Anchor, dict[Hashable, _Bucket]] = {
+        self._pnr_anchored: dict[str, Residual] = {}
+        self._keyed: dict[_Anchor, dict[Hashable, Bucket]] = {
             anchor: {}
             for anchor in (
                 _Anchor.ADDRESS,
@@ -112,11 +90,11 @@ class SubscriptionIndex:
                 _Anchor.CPR_CODE,
             )
         }
-        self._scan = _Bucket()
-        self._aged: dict[str, tuple[AgeRange, Filter | None]] = {}
-        # Age -> (unconditional ids, conditional entries), rebuilt lazily per
-        # age after any change to an age-anchored subscription.
-        self._by_age: dict[int, tuple[frozenset[str], tuple[tuple[str, Filter], ...]]] = {}
+        self._scan = Bucket()
+        self._aged: dict[str, tuple[AgeRange, Residual]] = {}
+        # One bucket per age seen, built lazily from ``_aged`` and dropped
+        # whenever an age-anchored subscription changes.
+        self._by_age: dict[int, Bucket] = {}
 
     # -- subscriptions -----------------------------------------------------
 
@@ -213,108 +191,90 @@ class SubscriptionIndex:
         Exactly the subscriptions for which :func:`.matching.matches` is true
         with the subscription's own list; the set is new and the caller's.
         """
-        found = set(self._scan.unconditional)
-        for subscription_id, filter_ in self._scan.conditional.items():
-            if matches(filter_, facts, _NO_PNRS):
-                found.add(subscription_id)
+        found: set[str] = set()
+        derived = facts.is_derived
+        self._scan.collect(facts, derived, found)
 
         holders = self._by_pnr.get(facts.pnr)
         if holders is not None:
             anchored = self._pnr_anchored
+            on_list = (facts.pnr,)  # the anchor found the person on each holder's list
             for subscription_id in holders:
-                if subscription_id in anchored:
-                    filter_or_none = anchored[subscription_id]
-                    # Being a holder means being on the list; pass a container that says so.
-                    if filter_or_none is None or matches(filter_or_none, facts, (facts.pnr,)):
-                        found.add(subscription_id)
+                residual = anchored.get(subscription_id)
+                if residual is not None and residual.admits(facts, on_list):
+                    found.add(subscription_id)
 
         keyed = self._keyed
-        self._collect(keyed[_Anchor.EVENT_TYPE], facts.type, facts, found)
+        bucket = keyed[_Anchor.EVENT_TYPE].get(facts.type)
+        if bucket is not None:
+            bucket.collect(facts, derived, found)
         if facts.cpr_event_code is not None:
-            self._collect(keyed[_Anchor.CPR_CODE], facts.cpr_event_code, facts, found)
-        before, after = facts.municipality_before, facts.municipality_after
+            bucket = keyed[_Anchor.CPR_CODE].get(facts.cpr_event_code)
+            if bucket is not None:
+                bucket.collect(facts, derived, found)
         by_municipality = keyed[_Anchor.MUNICIPALITY]
-        if before is not None:
-            self._collect(by_municipality, before, facts, found)
-        if after is not None and after != before:
-            self._collect(by_municipality, after, facts, found)
+        before, after = facts.municipality_before, facts.municipality_after
+        if before is not None and (bucket := by_municipality.get(before)) is not None:
+            bucket.collect(facts, derived, found)
+        # A move within one municipality must not collect its bucket twice.
+        if after != before and after is not None and (bucket := by_municipality.get(after)):
+            bucket.collect(facts, derived, found)
         by_road = keyed[_Anchor.ADDRESS]
         if by_road:
-            for address in {facts.address_before, facts.address_after}:
-                if address is not None:
-                    road = (address.municipality, address.road_code)
-                    self._collect(by_road, road, facts, found)
+            roads = {
+                (address.municipality, address.road_code)
+                for address in (facts.address_before, facts.address_after)
+                if address is not None
+            }
+            for road in roads:
+                if (bucket := by_road.get(road)) is not None:
+                    bucket.collect(facts, derived, found)
 
         if self._aged and facts.age is not None:
-            unconditional, conditional = self._aged_at(facts.age)
-            found.update(unconditional)
-            for subscription_id, filter_ in conditional:
-                if matches(filter_, facts, _NO_PNRS):
-                    found.add(subscription_id)
+            self._aged_at(facts.age).collect(facts, derived, found)
         return found
 
-    @staticmethod
-    def _collect(
-        buckets: dict[Hashable, _Bucket], key: Hashable, facts: EventFacts, found: set[str]
-    ) -> None:
-        bucket = buckets.get(key)
-        if bucket is not None:
-            bucket.collect(facts, found)
-
-    def _aged_at(self, age: int) -> tuple[frozenset[str], tuple[tuple[str, Filter], ...]]:
-        entry = self._by_age.get(age)
-        if entry is None:
-            unconditional = frozenset(
-                sid for sid, (rng, f) in self._aged.items() if f is None and rng.contains(age)
-            )
-            conditional = tuple(
-                (sid, f)
-                for sid, (rng, f) in self._aged.items()
-                if f is not None and rng.contains(age)
-            )
-            entry = self._by_age[age] = (unconditional, conditional)
-        return entry
+    def _aged_at(self, age: int) -> Bucket:
+        bucket = self._by_age.get(age)
+        if bucket is None:
+            bucket = self._by_age[age] = Bucket()
+            for subscription_id, (ages, residual) in self._aged.items():
+                if ages.contains(age):
+                    bucket.add(subscription_id, residual)
+        return bucket
 
     # -- compiling ---------------------------------------------------------
 
     def _file(self, subscription_id: str, filter_: Filter) -> None:
         placement = _place(filter_)
         self._placements[subscription_id] = placement
-        residual = None if placement.unconditional else filter_
+        residual = placement.residual
         if placement.anchor is _Anchor.PNR:
             self._pnr_anchored[subscription_id] = residual
         elif placement.anchor is _Anchor.AGE and filter_.age is not None:
             self._aged[subscription_id] = (filter_.age, residual)
             self._by_age.clear()
         elif placement.anchor is _Anchor.SCAN:
-            self._add_to(self._scan, subscription_id, residual)
+            self._scan.add(subscription_id, residual)
         else:
             buckets = self._keyed[placement.anchor]
             for key in placement.keys:
-                self._add_to(buckets.setdefault(key, _Bucket()), subscription_id, residual)
-
-    @staticmethod
-    def _add_to(bucket: _Bucket, subscription_id: str, residual: Filter | None) -> None:
-        if residual is None:
-            bucket.unconditional.add(subscription_id)
-        else:
-            bucket.conditional[subscription_id] = residual
+                buckets.setdefault(key, Bucket()).add(subscription_id, residual)
 
     def _unfile(self, subscription_id: str) -> None:
         placement = self._placements.pop(subscription_id)
+        residual = placement.residual
         if placement.anchor is _Anchor.PNR:
             del self._pnr_anchored[subscription_id]
         elif placement.anchor is _Anchor.AGE:
             del self._aged[subscription_id]
             self._by_age.clear()
         elif placement.anchor is _Anchor.SCAN:
-            self._scan.unconditional.discard(subscription_id)
-            self._scan.conditional.pop(subscription_id, None)
+            self._scan.discard(subscription_id, residual)
         else:
             buckets = self._keyed[placement.anchor]
             for key in placement.keys:
                 bucket = buckets[key]
-                bucket.unconditional.discard(subscription_id)
-                bucket.conditional.pop(subscription_id, None)
+                bucket.discard(subscription_id, residual)
                 if not bucket:
                     del buckets[key]
