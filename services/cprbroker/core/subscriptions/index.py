@@ -1,8 +1,8 @@
 """All subscriptions compiled for matching many events fast.
 
 Each subscription is filed under one *anchor*: the most selective criterion
-it has, in the order PNR list, address, municipality, event type, CPR change
-code, age, and otherwise a short list checked for every event (catch-alls).
+it has, in the order PNR list, address, municipality, age, event type, CPR
+change code, and otherwise a short list checked for every event (catch-alls).
 An event looks up only the buckets its own facts point at, so the cost per
 event follows the number of subscriptions that could match, not the number
 that exist. Within a bucket, subscriptions are split by what the anchor
@@ -57,12 +57,14 @@ def _place(filter_: Filter) -> _Placement:
         keys = tuple(dict.fromkeys((a.municipality, a.road_code) for a in filter_.addresses))
     elif filter_.municipalities is not None:
         anchor, keys = _Anchor.MUNICIPALITY, tuple(filter_.municipalities)
+    elif filter_.age is not None:
+        # Before event types: an age bucket splits by type anyway, so "deaths
+        # of persons over 80" costs a set lookup, not a filter run per death.
+        anchor = _Anchor.AGE
     elif filter_.event_types is not None:
         anchor, keys = _Anchor.EVENT_TYPE, tuple(filter_.event_types)
     elif filter_.cpr_event_codes is not None:
         anchor, keys = _Anchor.CPR_CODE, tuple(filter_.cpr_event_codes)
-    elif filter_.age is not None:
-        anchor = _Anchor.AGE
     else:
         anchor = _Anchor.SCAN
     return _Placement(anchor, keys, Residual.of(filter_, anchor.value))
@@ -90,6 +92,11 @@ class SubscriptionIndex:
                 _Anchor.CPR_CODE,
             )
         }
+        # The same dicts by name: match() is hot, and enum hashing is not free.
+        self._by_road = self._keyed[_Anchor.ADDRESS]
+        self._by_municipality = self._keyed[_Anchor.MUNICIPALITY]
+        self._by_type = self._keyed[_Anchor.EVENT_TYPE]
+        self._by_code = self._keyed[_Anchor.CPR_CODE]
         self._scan = Bucket()
         self._aged: dict[str, tuple[AgeRange, Residual]] = {}
         # One bucket per age seen, built lazily from ``_aged`` and dropped
@@ -204,22 +211,21 @@ class SubscriptionIndex:
                 if residual is not None and residual.admits(facts, on_list):
                     found.add(subscription_id)
 
-        keyed = self._keyed
-        bucket = keyed[_Anchor.EVENT_TYPE].get(facts.type)
+        bucket = self._by_type.get(facts.type)
         if bucket is not None:
             bucket.collect(facts, derived, found)
         if facts.cpr_event_code is not None:
-            bucket = keyed[_Anchor.CPR_CODE].get(facts.cpr_event_code)
+            bucket = self._by_code.get(facts.cpr_event_code)
             if bucket is not None:
                 bucket.collect(facts, derived, found)
-        by_municipality = keyed[_Anchor.MUNICIPALITY]
+        by_municipality = self._by_municipality
         before, after = facts.municipality_before, facts.municipality_after
         if before is not None and (bucket := by_municipality.get(before)) is not None:
             bucket.collect(facts, derived, found)
         # A move within one municipality must not collect its bucket twice.
         if after != before and after is not None and (bucket := by_municipality.get(after)):
             bucket.collect(facts, derived, found)
-        by_road = keyed[_Anchor.ADDRESS]
+        by_road = self._by_road
         if by_road:
             roads = {
                 (address.municipality, address.road_code)
