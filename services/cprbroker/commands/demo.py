@@ -109,18 +109,22 @@ def prepare_workdir(workdir: Path) -> None:
     (workdir / MARKER).write_text("the cprbroker demo deletes and recreates this folder\n")
 
 
-def kafka_for(settings: RunSettings, workdir: Path) -> tuple[KafkaLease, RunSettings]:
-    """The demo's Kafka: its own fresh broker, or the named one with this run's own names."""
+def kafka_for(settings: RunSettings, workdir: Path) -> tuple[KafkaLease, RunSettings, str]:
+    """The demo's Kafka: its own fresh broker, or the named one with this
+    run's own topic and group names; and a line saying which."""
     if settings.bootstrap_servers is not None:
         prefix = f"demo-{uuid.uuid4().hex[:8]}."
-        return external(settings.bootstrap_servers), settings.namespaced(prefix)
+        lease = external(settings.bootstrap_servers)
+        line = f"{lease.bootstrap_servers} (topics and groups prefixed {prefix})"
+        return lease, settings.namespaced(prefix), line
     local = replace(
         LocalKafkaSettings.for_project(default_project_root()).with_environ(os.environ),
         state_dir=workdir / "kafka",
         port=0,
         controller_port=0,
     )
-    return local_kafka(local, fresh=True), settings
+    lease = local_kafka(local, fresh=True)
+    return lease, settings, f"{lease.bootstrap_servers} (its own, in {local.state_dir})"
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -138,10 +142,11 @@ def _run(args: argparse.Namespace) -> int:
     terminal = sys.stdout.isatty() and not args.plain
     print(f"cprbroker demo: starting Kafka and every role (work folder {workdir})", flush=True)
     try:
-        lease, settings = kafka_for(settings, workdir)
+        lease, settings, kafka_line = kafka_for(settings, workdir)
     except CprBrokerError as exc:
         print(f"cprbroker demo: Kafka: {exc}", file=sys.stderr)
         return EXIT_KAFKA
+    print(f"Kafka      {kafka_line}", flush=True)
     log_file = workdir / "demo.log" if terminal else None
     options = SessionOptions(
         terminal=terminal, refresh=args.refresh, log_file=str(log_file) if log_file else None

@@ -8,6 +8,11 @@ published (same OPGAVENR and PRODDTO) changes nothing and says so. ``--full``
 marks full extracts (initial load): the processor fills the replica from them
 and emits no events. ``--reset-state`` forgets the last file published.
 
+``--watch DIR`` runs ingest on an inbox folder until SIGTERM or SIGINT
+instead: delta files dropped into DIR (full extracts into DIR/full) are
+applied in production-date order and moved to DIR/processed, or to
+DIR/rejected beside a ``.reason.txt`` (see :mod:`cprbroker.ingest.inbox`).
+
 Settings come from flags, else ``KAFKA_BOOTSTRAP_SERVERS`` and ``CPRBROKER_*``
 variables (see :meth:`IngestSettings.with_environ`).
 
@@ -31,6 +36,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from cprbroker.core.errors import InfrastructureError, InputError
+from cprbroker.ingest.inbox import InboxSettings, watch_inbox
 from cprbroker.ingest.run import reset_state as reset_ingest_state
 from cprbroker.ingest.run import run_ingest
 from cprbroker.ingest.settings import COMPRESSION_TYPES, IngestSettings
@@ -60,6 +66,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--reset-state",
         action="store_true",
         help="forget the last file published before reading FILEs",
+    )
+    parser.add_argument(
+        "--watch",
+        type=Path,
+        metavar="DIR",
+        help="watch the inbox DIR until SIGTERM/SIGINT (full extracts in DIR/full)",
     )
     add_kafka_options(parser)
     parser.add_argument("--compression", choices=COMPRESSION_TYPES, help="producer compression")
@@ -94,6 +106,8 @@ def settings_from(args: argparse.Namespace) -> IngestSettings:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.watch is not None:
+        return _watch(args)
     if not args.files and not args.reset_state:
         print("cprbroker ingest: give FILEs (or --reset-state)", file=sys.stderr)
         return 2
@@ -130,3 +144,50 @@ async def _main(settings: IngestSettings, args: argparse.Namespace) -> int:
         for signum in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(ValueError, RuntimeError):
                 loop.remove_signal_handler(signum)
+
+
+def _watch(args: argparse.Namespace) -> int:
+    if args.files or args.full or args.allow_gap or args.reset_state:
+        print(
+            "cprbroker ingest: --watch takes no FILEs, --full, --allow-gap or --reset-state "
+            "(full extracts go into DIR/full)",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        settings = settings_from(args)
+        inbox = replace(InboxSettings().with_environ(os.environ), root=args.watch)
+        return asyncio.run(_watch_main(settings, inbox))
+    except InputError as exc:
+        print(f"cprbroker ingest: {exc}", file=sys.stderr)
+        return 2
+    except InfrastructureError as exc:
+        print(f"cprbroker ingest: {exc}", file=sys.stderr)
+        return EXIT_KAFKA
+
+
+async def _watch_main(settings: IngestSettings, inbox: InboxSettings) -> int:
+    # The first SIGTERM/SIGINT lets the file in hand finish; a second one
+    # cancels it (it is then not recorded, and is published again next time).
+    stop = asyncio.Event()
+    task = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+
+    def signalled() -> None:
+        if stop.is_set() and task is not None:
+            task.cancel()
+        stop.set()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, signalled)
+    print(f"cprbroker ingest: watching {inbox.root}", file=sys.stderr)
+    try:
+        await watch_inbox(settings, inbox, stop)
+    except asyncio.CancelledError:
+        print("cprbroker ingest: interrupted; the current file was not recorded", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(ValueError, RuntimeError):
+                loop.remove_signal_handler(signum)
+    return 0

@@ -133,6 +133,20 @@ class LiveView:
         self._out.flush()
 
     def final(self, figures: Figures) -> None:
-        """The last figures, always written, as a status line."""
-        self._out.write(status_line(figures).replace("demo.status", "demo.final", 1) + "\n")
+        """The last figures, always written: a summary on a terminal, else a
+        ``demo.final`` status line."""
+        if self._terminal:
+            self._out.write(summary(figures) + "\n")
+        else:
+            self._out.write(status_line(figures).replace("demo.status", "demo.final", 1) + "\n")
         self._out.flush()
+
+
+def summary(figures: Figures) -> str:
+    """What the session did, in one sentence."""
+    f = figures
+    return (
+        f"after {_clock(f.elapsed)}: {f.files_processed} files processed, "
+        f"{f.files_rejected} rejected; {_count(f.events)} events; {f.delivered:,} deliveries "
+        f"sent, {f.received:,} received and verified ({f.refused:,} refused)"
+    )

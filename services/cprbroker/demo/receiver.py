@@ -14,7 +14,7 @@ from __future__ import annotations
 import collections
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,6 +94,32 @@ class ReceiverTally:
         """Distinct deliveries (webhook ids) verified."""
         return len(self.ids)
 
+    def record(
+        self, secrets: Sequence[str], headers: Mapping[str, str], body: bytes, now: float
+    ) -> tuple[int, Delivery | None]:
+        """Check one request and count it. Returns the HTTP status to answer
+        (401 bad signature, 204 otherwise) and the delivery if it is new."""
+        self.requests += 1
+        try:
+            webhook_id = verify_headers(secrets, headers, body, now=now)
+        except WebhookSignatureError as exc:
+            self.refused += 1
+            log.warning("demo.receiver_refused", reason=str(exc))
+            return 401, None
+        if webhook_id in self.ids:
+            self.duplicates += 1
+            return 204, None
+        try:
+            envelope = json.loads(body)
+        except ValueError:
+            envelope = {}
+        delivery = Delivery.of(webhook_id, envelope, now)
+        self.ids.add(webhook_id)
+        self.verified += 1
+        self.by_type[delivery.event_type] += 1
+        self.last.append(delivery)
+        return 204, delivery
+
 
 class DemoReceiver:
     """A webhook receiver verifying signatures with ``secrets`` (module docstring)."""
@@ -118,31 +144,14 @@ class DemoReceiver:
         return app
 
     async def receive(self, request: web.Request) -> web.Response:
-        """Verify and record one delivery."""
-        self.tally.requests += 1
+        """Verify and record one delivery (:meth:`ReceiverTally.record`)."""
         body = await request.read()
-        now = self._clock()
-        try:
-            webhook_id = verify_headers(self.secrets, request.headers, body, now=now)
-        except WebhookSignatureError as exc:
-            self.tally.refused += 1
-            log.warning("demo.receiver_refused", reason=str(exc))
-            return web.json_response({"error": str(exc)}, status=401)
-        if webhook_id in self.tally.ids:
-            self.tally.duplicates += 1
-            return web.Response(status=204)
-        try:
-            envelope = json.loads(body)
-        except ValueError:
-            envelope = {}
-        delivery = Delivery.of(webhook_id, envelope, now)
-        self.tally.ids.add(webhook_id)
-        self.tally.verified += 1
-        self.tally.by_type[delivery.event_type] += 1
-        self.tally.last.append(delivery)
-        if self._on_delivery is not None:
+        status, delivery = self.tally.record(self.secrets, request.headers, body, self._clock())
+        if delivery is not None and self._on_delivery is not None:
             self._on_delivery(delivery)
-        return web.Response(status=204)
+        if status == 401:
+            return web.json_response({"error": "webhook signature not valid"}, status=401)
+        return web.Response(status=status)
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Serve on ``host:port`` (0: a free port); return the webhook URL."""

@@ -41,8 +41,8 @@ import contextlib
 import enum
 import os
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import structlog
@@ -60,6 +60,7 @@ from cprbroker.ingest.settings import IngestSettings
 
 log = structlog.get_logger(__name__)
 
+ENV_PREFIX = "CPRBROKER_"
 IGNORED_SUFFIXES = (".part", ".tmp", ".partial")
 REASON_SUFFIX = ".reason.txt"
 _START_BYTES = 4096  # the 000 record is far shorter; its line ends before this
@@ -95,6 +96,26 @@ class InboxSettings:
     def rejected(self) -> Path:
         """Where refused files go, beside their reason files."""
         return self.root / "rejected"
+
+    def with_environ(self, environ: Mapping[str, str]) -> InboxSettings:
+        """These settings overridden by ``CPRBROKER_INBOX`` (the folder) and
+        ``CPRBROKER_INBOX_SETTLE``, ``CPRBROKER_INBOX_GAP_WAIT``,
+        ``CPRBROKER_INBOX_POLL`` (seconds). SettingsError names a bad variable."""
+        changes: dict[str, object] = {}
+        if folder := environ.get(ENV_PREFIX + "INBOX", "").strip():
+            changes["root"] = Path(folder)
+        for suffix, attribute in (
+            ("SETTLE", "settle_seconds"),
+            ("GAP_WAIT", "gap_wait_seconds"),
+            ("POLL", "poll_seconds"),
+        ):
+            name = f"{ENV_PREFIX}INBOX_{suffix}"
+            if raw := environ.get(name, "").strip():
+                try:
+                    changes[attribute] = float(raw)
+                except ValueError as exc:
+                    raise SettingsError(f"{name} must be a number of seconds, got {raw!r}") from exc
+        return replace(self, **changes)  # type: ignore[arg-type]
 
     def create(self) -> None:
         """Create the inbox folders that are missing."""

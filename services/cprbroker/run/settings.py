@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
 from cprbroker.api.settings import ApiSettings
 from cprbroker.core.errors import SettingsError
@@ -17,7 +16,6 @@ from cprbroker.ingest.inbox import InboxSettings
 from cprbroker.ingest.settings import IngestSettings
 from cprbroker.processor.settings import ProcessorSettings
 
-ENV_PREFIX = "CPRBROKER_"
 BOOTSTRAP_ENV = "KAFKA_BOOTSTRAP_SERVERS"
 LOOPBACK_CIDRS = ("127.0.0.0/8", "::1/128")
 
@@ -51,7 +49,7 @@ class RunSettings:
             processor=ProcessorSettings().with_environ(environ),
             api=ApiSettings().with_environ(environ),
             delivery=DeliverySettings().with_environ(environ),
-            inbox=inbox_from_environ(InboxSettings(), environ),
+            inbox=InboxSettings().with_environ(environ),
             bootstrap_servers=bootstrap,
         )
 
@@ -122,31 +120,3 @@ class RunSettings:
                 raise SettingsError(f"the {role} topics differ from ingest's: {topics}")
         if self.api.known_pnrs_topic != self.processor.known_pnrs_topic:
             raise SettingsError("the API and the processor name different known-PNR topics")
-
-
-def inbox_from_environ(inbox: InboxSettings, environ: Mapping[str, str]) -> InboxSettings:
-    """``inbox`` overridden by ``CPRBROKER_INBOX`` and ``CPRBROKER_INBOX_*``."""
-    changes: dict[str, object] = {}
-    if folder := environ.get(ENV_PREFIX + "INBOX", "").strip():
-        changes["root"] = Path(folder)
-    for suffix, attribute in (
-        ("SETTLE", "settle_seconds"),
-        ("GAP_WAIT", "gap_wait_seconds"),
-        ("POLL", "poll_seconds"),
-    ):
-        if (value := _seconds(environ, f"{ENV_PREFIX}INBOX_{suffix}")) is not None:
-            changes[attribute] = value
-    return replace(inbox, **changes)  # type: ignore[arg-type]
-
-
-def _seconds(environ: Mapping[str, str], name: str) -> float | None:
-    raw = environ.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        value = float(raw)
-    except ValueError as exc:
-        raise SettingsError(f"{name} must be a number of seconds, got {raw!r}") from exc
-    if value < 0:
-        raise SettingsError(f"{name} must not be negative, got {raw!r}")
-    return value
