@@ -1,17 +1,24 @@
-"""Which subscriptions an event goes to: the filter facts of a business event,
-and the entitlement and status rules on top of the filter.
+"""Which subscriptions an event goes to: the event's JSON form straight from
+Avro, its filter facts, and the entitlement and status rules on top of the
+filter.
 
 Shared by the delivery role (fan-out of every event) and the API (replay and
-redelivery of one subscription), so both decide alike.
+redelivery of one subscription), so both decide alike. Everything here works
+on the event's plain JSON form (:func:`cprbroker.core.events.serial.event_to_dict`),
+which is what deliveries carry, so the fan-out never builds the dataclasses.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from typing import Any
 
+from cprbroker.adapters.avro_codec import EventCodec
 from cprbroker.core.clients import ApiClient
-from cprbroker.core.events.event import BusinessEvent
-from cprbroker.core.events.model import Address, Domain
+from cprbroker.core.errors import EventFormatError
+from cprbroker.core.events.model import Domain
+from cprbroker.core.events.serial import change_record_name
 from cprbroker.core.subscriptions import (
     AddressKey,
     EventFacts,
@@ -21,9 +28,37 @@ from cprbroker.core.subscriptions import (
     matches,
 )
 
+_DOMAIN_OF_RECORD = {change_record_name(domain): domain for domain in Domain}
 
-def _datetime(text: str | None) -> dt.datetime | None:
-    if not text:
+
+def event_document(codec: EventCodec, raw: bytes) -> dict[str, Any]:
+    """The JSON form of the event in a single-object Avro message (as
+    ``event_to_dict(codec.decode(raw))`` gives it, without building the
+    dataclasses); EventFormatError when it does not decode."""
+    record = codec.decode_record(raw)
+    change = record.get("change")
+    if change is not None:
+        if not (isinstance(change, tuple | list) and len(change) == 2):
+            raise EventFormatError(f"/change: expected a change record, got {change!r}")
+        name, fields = change
+        domain = _DOMAIN_OF_RECORD.get(name)
+        if domain is None or not isinstance(fields, Mapping):
+            raise EventFormatError(f"/change: unknown change record {name!r}")
+        record["change"] = {
+            "domain": domain.key,
+            "before": fields.get("before"),
+            "after": fields.get("after"),
+        }
+    return record
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _datetime(value: object) -> dt.datetime | None:
+    text = _text(value)
+    if text is None:
         return None
     try:
         return dt.datetime.fromisoformat(text)
@@ -32,8 +67,9 @@ def _datetime(text: str | None) -> dt.datetime | None:
         return None
 
 
-def _date(text: str | None) -> dt.date | None:
-    if not text:
+def _date(value: object) -> dt.date | None:
+    text = _text(value)
+    if text is None:
         return None
     try:
         return dt.date.fromisoformat(text[:10])
@@ -42,36 +78,41 @@ def _date(text: str | None) -> dt.date | None:
 
 
 def _address_key(address: object) -> AddressKey | None:
-    if not isinstance(address, Address) or not address.municipality or not address.road_code:
+    if not isinstance(address, Mapping):
         return None
-    return AddressKey(address.municipality, address.road_code, address.house_number)
+    municipality, road = _text(address.get("municipality")), _text(address.get("road_code"))
+    if municipality is None or road is None:
+        return None
+    return AddressKey(municipality, road, _text(address.get("house_number")))
 
 
-def event_facts(event: BusinessEvent) -> EventFacts:
-    """What subscription filters test about ``event``.
+def event_facts(event: Mapping[str, Any]) -> EventFacts:
+    """What subscription filters test about the event in JSON form ``event``.
 
     The time is ``occurred_at``, else the file's production date (midnight).
     For an address change the addresses before and after are the change's; for
     any other event the person lives at the current address before and after.
     """
-    occurred = _datetime(event.occurred_at)
+    occurred = _datetime(event.get("occurred_at"))
     if occurred is None:
-        production = _date(event.production_date) or dt.date(1900, 1, 1)
+        production = _date(event.get("production_date")) or dt.date(1900, 1, 1)
         occurred = dt.datetime.combine(production, dt.time())
-    change = event.change
-    if change is not None and change.domain is Domain.ADDRESS:
-        before, after = _address_key(change.before), _address_key(change.after)
+    snapshot = event.get("snapshot")
+    snapshot = snapshot if isinstance(snapshot, Mapping) else {}
+    change = event.get("change")
+    if isinstance(change, Mapping) and change.get("domain") == Domain.ADDRESS.key:
+        before, after = _address_key(change.get("before")), _address_key(change.get("after"))
     else:
-        before = after = _address_key(event.snapshot.address)
+        before = after = _address_key(snapshot.get("address"))
     return EventFacts(
-        type=event.type,
-        pnr=event.pnr,
-        cpr_event_code=event.cpr_event_code,
-        derived_mark=event.derived_mark,
+        type=str(event.get("type", "")),
+        pnr=str(event.get("pnr", "")),
+        cpr_event_code=_text(event.get("cpr_event_code")),
+        derived_mark=_text(event.get("derived_mark")),
         occurred_at=occurred,
-        birth_date=_date(event.snapshot.birth_date),
-        municipality_before=event.municipality_before,
-        municipality_after=event.municipality_after,
+        birth_date=_date(snapshot.get("birth_date")),
+        municipality_before=_text(event.get("municipality_before")),
+        municipality_after=_text(event.get("municipality_after")),
         address_before=before,
         address_after=after,
     )

@@ -12,9 +12,9 @@ import datetime as dt
 import random
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Any, Protocol
 
 import structlog
 
@@ -30,8 +30,8 @@ from cprbroker.adapters.webhook_retrying import send_with_short_retries
 from cprbroker.core.audit import AuditEntry
 from cprbroker.core.delivery.attempt import AttemptResult
 from cprbroker.core.delivery.circuit import CircuitBreaker
-from cprbroker.core.delivery.cloudevents import CPR_TIME_ZONE
-from cprbroker.core.delivery.payload import PayloadLevel
+from cprbroker.core.delivery.cloudevents import CPR_TIME_ZONE, build_envelope, encode_envelope
+from cprbroker.core.delivery.payload import PayloadLevel, has_active_name_and_address_protection
 from cprbroker.core.delivery.request import WebhookRequest, encode_delivery_body, sign_request
 from cprbroker.core.delivery.retry import (
     Outcome,
@@ -74,6 +74,27 @@ class CourierPolicy:
     dlq_topic: str
     retry_topics: RetryTopics
     source: str
+
+
+def delivery_body(
+    event: Mapping[str, Any],
+    level: PayloadLevel,
+    *,
+    may_see_protected: bool,
+    on: dt.date,
+    source: str,
+) -> bytes:
+    """The same bytes as :func:`~cprbroker.core.delivery.request.encode_delivery_body`,
+    without its defensive deep copy when the whole event goes out unmasked: a
+    delivery's event was decoded for this delivery alone, and copying a full
+    snapshot is most of the CPU a delivery costs."""
+    if level is PayloadLevel.FULL and (
+        may_see_protected or not has_active_name_and_address_protection(event, on)
+    ):
+        return encode_envelope(build_envelope(event, event, source=source))
+    return encode_delivery_body(
+        event, level, may_see_protected=may_see_protected, on=on, source=source
+    )
 
 
 def _result_label(result: AttemptResult) -> str:
@@ -149,7 +170,7 @@ class Courier:
             return
         level = PayloadLevel(subscription.payload_level.value)
         on = dt.datetime.fromtimestamp(self._clock(), tz=CPR_TIME_ZONE).date()
-        body = encode_delivery_body(
+        body = delivery_body(
             record.event, level, may_see_protected=client.protected_data, on=on,
             source=self._policy.source,
         )  # fmt: skip
@@ -168,10 +189,37 @@ class Courier:
                 return result
 
             policy = self._policy.short_retry if short_retries else SINGLE_ATTEMPT
-            report = await send_with_short_retries(
-                attempt, policy, self._policy.clamp, rand=self._rand
-            )
-        await self._conclude(record, subscription, stage, results, report.outcome)
+            outcome = await self._attempt_with_short_retries(attempt, policy)
+        await self._conclude(record, subscription, stage, results, outcome)
+
+    async def _attempt_with_short_retries(
+        self, attempt: Callable[[], Awaitable[AttemptResult]], policy: ShortRetryPolicy
+    ) -> Outcome:
+        """Attempt once; only when that fails retriably, hand on to tenacity.
+
+        Most deliveries succeed at once, and tenacity's machinery costs more CPU
+        than the rest of a delivery: so the first attempt is made here, then
+        replayed to tenacity as its attempt 1, with the window shortened by the
+        time it took, which keeps the policy's waits and deadline as they are.
+        """
+        first = await attempt()
+        outcome = classify_attempt(first, self._policy.clamp)
+        if not outcome.retriable or policy.attempts == 1:
+            return outcome
+        replayed = False
+
+        async def replay_then_attempt() -> AttemptResult:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return first
+            return await attempt()
+
+        remaining = replace(policy, deadline=max(0.0, policy.deadline - first.latency))
+        report = await send_with_short_retries(
+            replay_then_attempt, remaining, self._policy.clamp, rand=self._rand
+        )
+        return report.outcome
 
     def _observe(self, result: AttemptResult, breaker: CircuitBreaker) -> None:
         self._metrics.attempts.labels(_result_label(result)).inc()

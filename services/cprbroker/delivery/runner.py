@@ -24,7 +24,7 @@ from cprbroker.adapters.avro_codec import default_codec
 from cprbroker.adapters.client_registry import ClientRegistry
 from cprbroker.adapters.delivery_attempts import KafkaAttemptLog
 from cprbroker.adapters.delivery_dlq import KafkaDeadLetters, RedriveLedger
-from cprbroker.adapters.delivery_outbox import KafkaRecordSink
+from cprbroker.adapters.delivery_outbox import KafkaRecordSink, KeyPartitioner
 from cprbroker.adapters.kafka_admin import ensure_topics
 from cprbroker.adapters.metrics import DeliveryMetrics, MetricsServer, serve_metrics
 from cprbroker.adapters.state_store import Apply, KafkaStateLog, StateLog
@@ -161,6 +161,7 @@ async def _open_parts(settings: DeliverySettings, metrics: DeliveryMetrics) -> _
         acks="all",
         linger_ms=5,
         max_request_size=4 * 1024 * 1024,
+        partitioner=KeyPartitioner(),
     )
     try:
         await producer.start()
@@ -316,6 +317,8 @@ def _stage(
             group_id=f"{settings.group_id}.{name}",
             max_in_flight=settings.max_in_flight,
             commit_interval=settings.commit_interval,
+            # A retry tier's records wait seconds to hours: no hurry to fetch.
+            fetch_max_wait_ms=25 if name == "send" else 500,
         ),
         prepare=Incoming.of,
         handle=handler.handle,

@@ -56,7 +56,12 @@ class DeliverySettings:
     ladder: RetryLadder = field(default_factory=RetryLadder)
     short_retry: ShortRetryPolicy = field(default_factory=ShortRetryPolicy)
     retry_after_clamp: RetryAfterClamp = field(default_factory=RetryAfterClamp)
-    http: WebhookHttpSettings = field(default_factory=WebhookHttpSettings)
+    http: WebhookHttpSettings = field(
+        # Many subscriptions may share one endpoint host (an integration platform).
+        default_factory=lambda: WebhookHttpSettings(
+            max_connections=512, max_connections_per_host=64
+        )
+    )
     circuit: CircuitSettings = field(default_factory=CircuitSettings)
     concurrency_per_subscription: int = 8
     max_in_flight: int = 2000
@@ -108,7 +113,8 @@ class DeliverySettings:
         ``CPRBROKER_RETRY_LADDER`` (``"5s,5m,30m,2h,5h,10h,10h"``),
         ``CPRBROKER_RETRY_JITTER`` (fraction), ``CPRBROKER_SHORT_RETRY_WINDOW``
         and ``CPRBROKER_SHORT_RETRY_ATTEMPTS``, ``CPRBROKER_RETRY_AFTER_MAX``,
-        ``CPRBROKER_WEBHOOK_TIMEOUT``, ``CPRBROKER_DELIVERY_CONCURRENCY`` (per
+        ``CPRBROKER_WEBHOOK_TIMEOUT``, ``CPRBROKER_WEBHOOK_CONNECTIONS_PER_HOST``,
+        ``CPRBROKER_DELIVERY_CONCURRENCY`` (per
         subscription), ``CPRBROKER_DELIVERY_MAX_IN_FLIGHT``,
         ``CPRBROKER_CALLBACK_ALLOW_CIDRS`` (comma-separated),
         ``CPRBROKER_FAILURE_WINDOW``, ``CPRBROKER_SECRET_ROTATION_GRACE``,
@@ -140,8 +146,13 @@ class DeliverySettings:
             )
         if (clamp_max := read.duration(ENV_PREFIX + "RETRY_AFTER_MAX")) is not None:
             changes["retry_after_clamp"] = replace(self.retry_after_clamp, maximum=clamp_max)
+        http = self.http
         if (timeout := read.duration(ENV_PREFIX + "WEBHOOK_TIMEOUT")) is not None:
-            changes["http"] = replace(self.http, timeout=timeout)
+            http = replace(http, timeout=timeout)
+        if (per_host := read.integer(ENV_PREFIX + "WEBHOOK_CONNECTIONS_PER_HOST")) is not None:
+            http = replace(http, max_connections_per_host=per_host)
+        if http != self.http:
+            changes["http"] = http
         if (open_for := read.duration(ENV_PREFIX + "CIRCUIT_OPEN")) is not None:
             changes["circuit"] = replace(
                 self.circuit,
