@@ -24,6 +24,7 @@ def test_address_key_and_criterion_normalise_on_construction() -> None:
     assert AddressKey("0101", "1234", "012 ").house_number == "12"
     assert AddressCriterion("0101", "1234", "012b").house_number == "12B"
     assert AddressKey("0101", "1234").house_number is None
+    assert AddressKey("0101", "1234", "    ").house_number is None
 
 
 @pytest.mark.parametrize(

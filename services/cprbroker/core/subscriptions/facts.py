@@ -34,7 +34,8 @@ class AddressKey:
     """Where a person lives, at the granularity an address filter can name.
 
     ``house_number`` is normalised on construction (see
-    :func:`normalize_house_number`); ``None`` means CPR gave none.
+    :func:`normalize_house_number`); ``None`` means CPR gave none, and a
+    blank HUSNR becomes ``None``.
     """
 
     municipality: str
@@ -44,7 +45,8 @@ class AddressKey:
     def __post_init__(self) -> None:
         if self.house_number is not None:
             # Frozen: normalise once here so every comparison is a plain ==.
-            object.__setattr__(self, "house_number", normalize_house_number(self.house_number))
+            normal = normalize_house_number(self.house_number)
+            object.__setattr__(self, "house_number", normal or None)
 
 
 def age_on(birth_date: date, day: date) -> int:
