@@ -249,10 +249,11 @@ def test_demo_on_the_sessions_kafka(kafka_bootstrap: str, tmp_path: Path) -> Non
     assert not (workdir / "kafka").exists()
 
 
-def test_make_run_with_its_own_kafka(tmp_path: Path) -> None:
+def test_make_run_with_its_own_kafka(kafka_bootstrap: str, tmp_path: Path) -> None:
+    # kafka_bootstrap is not used: it skips this test (fails it in CI) where no
+    # broker can be had, like every other integration test.
     workdir = tmp_path / "demo"
     env = {k: v for k, v in os.environ.items() if k != "KAFKA_BOOTSTRAP_SERVERS"}
-    env["CPRBROKER_KAFKA_QUICK_JIT"] = "1"  # faster start; the demo does not need peak speed
     args = " ".join(demo_args(workdir))
     run = start(
         ["make", "--no-print-directory", "run", f"DEMO_ARGS={args}"], workdir, env, group=True

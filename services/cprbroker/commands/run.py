@@ -132,6 +132,9 @@ def _run(args: argparse.Namespace) -> int:
     except InfrastructureError as exc:
         print(f"cprbroker run: {exc}", file=sys.stderr)
         return EXIT_KAFKA
+    except OSError as exc:  # a port taken, a folder not writable
+        print(f"cprbroker run: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     finally:
         lease.release()
 

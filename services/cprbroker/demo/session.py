@@ -100,6 +100,8 @@ async def _show(
     )
     out.write("\n".join(banner.lines()) + "\n")
     out.flush()
+    if stop.is_set():
+        return  # stopped while starting: no data to show
     data = await asyncio.to_thread(series.result)
     dropped = await asyncio.to_thread(drop_into_inbox, data, roles.settings.inbox)
     log.info("demo.files_dropped", files=len(dropped), events_expected=data.events_expected)
