@@ -181,6 +181,8 @@ class Receiver:
     def stop(self) -> None:
         self._process.terminate()
         self._process.wait(timeout=10)
+        if self._process.stdout is not None:
+            self._process.stdout.close()
 
 
 # -- one scenario --------------------------------------------------------------------
