@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import weakref
 from collections.abc import Awaitable, Sequence
 from typing import Any, cast
@@ -146,12 +147,22 @@ class Processor:
             value: bytes | None = table.get(key)
             return value
 
+        started = time.perf_counter()
         messages = [(event.message.key, event.message.value) for event in batch]
         out = self._deriver.derive_batch(messages, lookup)
+        derived = time.perf_counter()
         await self._produce(out)
+        produced = time.perf_counter()
         for update in out.updates:
             _set_current_event(batch[update.position])
             table[update.key] = update.value
+        log.debug(
+            "processor.batch_timing",
+            messages=len(batch),
+            derive_ms=round((derived - started) * 1000),
+            produce_ms=round((produced - derived) * 1000),
+            table_ms=round((time.perf_counter() - produced) * 1000),
+        )
         for end in out.file_ends:
             log.info(
                 "processor.file_end",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Any
 
 import structlog
 
@@ -21,6 +22,7 @@ from cprbroker.adapters.event_catalogue import load_catalogue
 from cprbroker.adapters.event_publisher import EventRecords
 from cprbroker.adapters.kafka_admin import ensure_topics
 from cprbroker.adapters.state_store import topic_partitions
+from cprbroker.core.errors import KafkaUnavailableError
 from cprbroker.core.topics import TopicSpec, topic_specs
 from cprbroker.processor.app import Processor
 from cprbroker.processor.batch import BatchDeriver
@@ -51,6 +53,30 @@ class ProcessorRunner:
         """Why the faust app crashed, or None while it is healthy."""
         reason: BaseException | None = self.processor.app.crash_reason
         return reason
+
+    @property
+    def ready(self) -> bool:
+        """Whether the processor holds partitions, has recovered its tables
+        and is not rebalancing: it is consuming."""
+        app = self.processor.app
+        return (
+            self.crashed is None
+            and not app.rebalancing
+            and bool(app.consumer.assignment())
+            and _recovered(app)
+        )
+
+    async def wait_ready(self, *, timeout: float = 300.0, poll: float = 0.2) -> None:
+        """Return once :attr:`ready`; KafkaUnavailableError after ``timeout``
+        seconds or if the app crashed."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not self.ready:
+            if self.crashed is not None:
+                raise KafkaUnavailableError(f"processor crashed: {self.crashed}")
+            if loop.time() > deadline:
+                raise KafkaUnavailableError(f"processor not ready after {timeout:.0f} s")
+            await asyncio.sleep(poll)
 
     async def wait(self, stop: asyncio.Event, *, poll: float = 0.5) -> None:
         """Return when ``stop`` is set or the app stopped or crashed by itself."""
@@ -97,10 +123,28 @@ async def run_processor(settings: ProcessorSettings, stop: asyncio.Event) -> int
     Returns 0 after a requested stop, 1 after a crash."""
     runner = await start_processor(settings)
     try:
+        ready = asyncio.create_task(runner.wait_ready())
+        ready.add_done_callback(_report_ready)
         await runner.wait(stop)
+        ready.cancel()
     finally:
         await runner.stop()
     if runner.crashed is not None:
         log.error("processor.crashed", error=str(runner.crashed))
         return 1
     return 0
+
+
+def _report_ready(task: asyncio.Task[None]) -> None:
+    if task.cancelled():
+        return
+    failure = task.exception()
+    if failure is None:
+        log.info("processor.ready")
+    else:
+        log.error("processor.not_ready", error=str(failure))
+
+
+def _recovered(app: Any) -> bool:
+    # The table manager's recovery service is not part of faust's typed API.
+    return bool(app.tables.recovery.completed.is_set())

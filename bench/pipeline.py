@@ -1,0 +1,314 @@
+"""Benchmark: CPR files to business events on Kafka, persons per second.
+
+A synthetic population (``cprbroker synth``) is loaded as a full extract,
+then its daily deltas follow. For the initial load and for each delta the
+clock runs from the start of ingest (in this process, ``run_ingest``) until
+the processor (``cprbroker processor``, a subprocess, as it runs in
+production) has put the last event of the file on the events topic (for the
+initial load, which gives no events: until it published ``!full-load``).
+Figures are persons per second; for the deltas the median over the deltas.
+
+Beside it, a baseline measured in the same run on the same broker: a bare
+aiokafka producer sending as many pre-encoded messages as a delta has
+persons, each as large as an average event, batched the same way (linger,
+acks=all); the median over as many repetitions as there are deltas. The ratio
+is pipeline persons/s over baseline messages/s.
+
+Needs a Kafka broker: ``--bootstrap-servers`` or ``KAFKA_BOOTSTRAP_SERVERS``
+(``cprbroker kafka start`` prints one). Topics, consumer group and data dir
+are fresh on every run; the synthetic files are kept in ``--work-dir`` and
+reused when present. Every person is invented.
+
+    python bench/pipeline.py              # 1,000,000 persons, 3 deltas
+    python bench/pipeline.py --small      # 5,000 persons, 1 delta (run by the tests)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from cprbroker.adapters.kafka_admin import ensure_topics
+from cprbroker.adapters.known_persons import FULL_LOAD_KEY
+from cprbroker.adapters.local_kafka_process import kill_when_parent_dies, tail_file
+from cprbroker.core.topics import TopicNames, TopicSpec
+from cprbroker.ingest.run import run_ingest
+from cprbroker.ingest.settings import IngestSettings
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PARTITIONS = 6
+WAIT_S = 3600.0
+
+
+@dataclass
+class Delta:
+    """One delta file and what it must give."""
+
+    path: Path
+    persons: int
+    events: int
+
+
+@dataclass
+class Figures:
+    """What one run measured."""
+
+    persons: int
+    load_s: float
+    ingest_load_s: float
+    deltas: list[tuple[Delta, float]] = field(default_factory=list)
+    event_bytes: float = 0.0
+    baseline_s: list[float] = field(default_factory=list)
+
+
+def synthesize(work_dir: Path, persons: int, days: int) -> tuple[Path, list[Delta]]:
+    """The full extract and the deltas (made once per size, then reused)."""
+    out = work_dir / f"synth-{persons}-{days}"
+    if not (out / "done").exists():
+        subprocess.run(
+            [
+                *(sys.executable, "-m", "cprbroker.cli", "synth", "--quiet"),
+                *("--persons", str(persons), "--days", str(days), "--seed", "1"),
+                *("--out", str(out)),
+            ],
+            check=True,
+            timeout=WAIT_S,
+        )
+        (out / "done").write_text("")
+    files = sorted(p for p in out.iterdir() if p.name.startswith("D") and p.suffix != ".jsonl")
+    deltas = []
+    for path in files[1:]:
+        pnrs = {line[3:13] for line in path.read_bytes().split(b"\n") if line[:3] == b"001"}
+        truth = path.with_name(path.name + ".truth.jsonl").read_text().splitlines()
+        deltas.append(Delta(path, len(pnrs), sum(1 for line in truth if line.strip())))
+    return files[0], deltas
+
+
+class Processor:
+    """``cprbroker processor`` as a subprocess with its own topics and group."""
+
+    def __init__(self, env: dict[str, str], data_dir: Path) -> None:
+        self.log = data_dir.with_suffix(".log")
+        with self.log.open("wb") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "cprbroker.cli", "processor", "--data-dir", str(data_dir)],
+                cwd=PROJECT_ROOT,
+                env={**os.environ, **env},
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                preexec_fn=kill_when_parent_dies,  # noqa: PLW1509  (never outlives the bench)
+            )
+
+    def wait_ready(self) -> None:
+        """Wait until the processor logs that it consumes."""
+        deadline = time.monotonic() + WAIT_S
+        while b"processor.ready" not in self.log.read_bytes():
+            self.check()
+            if time.monotonic() > deadline:
+                raise TimeoutError("the processor did not become ready")
+            time.sleep(0.2)
+
+    def check(self) -> None:
+        if self.process.poll() is not None:
+            raise RuntimeError(f"processor exited:\n{tail_file(self.log, 40)}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+
+
+class Watcher:
+    """Counts events and watches for ``!full-load`` (plain consumers)."""
+
+    def __init__(self, bootstrap: str, events: str, known: str) -> None:
+        self.events = AIOKafkaConsumer(
+            events, bootstrap_servers=bootstrap, auto_offset_reset="earliest"
+        )
+        self.known = AIOKafkaConsumer(
+            known, bootstrap_servers=bootstrap, auto_offset_reset="earliest"
+        )
+        self.count = 0
+        self.bytes = 0
+
+    async def start(self) -> None:
+        await self.events.start()
+        await self.known.start()
+
+    async def stop(self) -> None:
+        await self.events.stop()
+        await self.known.stop()
+
+    async def until_events(self, total: int, processor: Processor) -> None:
+        deadline = time.monotonic() + WAIT_S
+        while self.count < total:
+            processor.check()
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.count} of {total} events")
+            for records in (await self.events.getmany(timeout_ms=50)).values():
+                self.count += len(records)
+                self.bytes += sum(len(r.value) for r in records)
+
+    async def until_full_load(self, processor: Processor) -> None:
+        deadline = time.monotonic() + WAIT_S
+        while True:
+            processor.check()
+            if time.monotonic() > deadline:
+                raise TimeoutError("no !full-load")
+            for records in (await self.known.getmany(timeout_ms=100, max_records=50_000)).values():
+                if any(r.key == FULL_LOAD_KEY for r in records):
+                    return
+
+
+async def ingest(settings: IngestSettings, path: Path, *, full: bool) -> None:
+    """``run_ingest`` one file; raise if it was not published cleanly."""
+    err = io.StringIO()
+    if await run_ingest(settings, [path], full=full, err=err) != 0:
+        raise RuntimeError(f"ingest failed: {err.getvalue()}")
+
+
+async def baseline(bootstrap: str, count: int, size: int) -> float:
+    """Seconds a bare producer takes for ``count`` messages of ``size`` bytes."""
+    topic = f"bench.baseline.{uuid.uuid4().hex[:8]}"
+    await ensure_topics(bootstrap, [TopicSpec(topic, PARTITIONS, False, None)])
+    value = os.urandom(size)
+    keys = [f"{i:010d}".encode() for i in range(count)]
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", linger_ms=20, max_batch_size=512 * 1024
+    )
+    await producer.start()
+    try:
+        started = time.perf_counter()
+        futures = [await producer.send(topic, value, key=key) for key in keys]
+        await asyncio.gather(*futures)
+        return time.perf_counter() - started
+    finally:
+        await producer.stop()
+
+
+async def measure(bootstrap: str, work_dir: Path, persons: int, days: int) -> Figures:
+    full, deltas = synthesize(work_dir, persons, days)
+    suffix = uuid.uuid4().hex[:8]
+    topics = TopicNames(
+        person_records=f"bench.{suffix}.person-records",
+        person_records_dlq=f"bench.{suffix}.person-records.dlq",
+        events=f"bench.{suffix}.events",
+        ingest_state=f"bench.{suffix}.ingest-state",
+    )
+    known = f"bench.{suffix}.known-pnrs"
+    await ensure_topics(
+        bootstrap,
+        [
+            TopicSpec(topics.person_records, PARTITIONS, False, None),
+            TopicSpec(topics.person_records_dlq, PARTITIONS, False, None),
+            TopicSpec(topics.events, PARTITIONS, False, None),
+            TopicSpec(topics.ingest_state, 1, True, None),
+            TopicSpec(known, PARTITIONS, True, None),
+        ],
+    )
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "CPRBROKER_TOPIC_PERSON_RECORDS": topics.person_records,
+        "CPRBROKER_TOPIC_PERSON_RECORDS_DLQ": topics.person_records_dlq,
+        "CPRBROKER_TOPIC_EVENTS": topics.events,
+        "CPRBROKER_KNOWN_PNRS_TOPIC": known,
+        "CPRBROKER_PROCESSOR_APP_ID": f"bench-processor-{suffix}",
+    }
+    settings = IngestSettings(bootstrap_servers=bootstrap, topics=topics, create_topics=False)
+    processor = Processor(env, work_dir / f"processor-{suffix}")
+    watcher = Watcher(bootstrap, topics.events, known)
+    await watcher.start()
+    try:
+        await asyncio.to_thread(processor.wait_ready)
+        started = time.perf_counter()
+        await ingest(settings, full, full=True)
+        ingested = time.perf_counter()
+        await watcher.until_full_load(processor)
+        figures = Figures(persons, time.perf_counter() - started, ingested - started)
+        expected = 0
+        for delta in deltas:
+            expected += delta.events
+            started = time.perf_counter()
+            await ingest(settings, delta.path, full=False)
+            await watcher.until_events(expected, processor)
+            figures.deltas.append((delta, time.perf_counter() - started))
+        figures.event_bytes = watcher.bytes / max(watcher.count, 1)
+    finally:
+        await watcher.stop()
+        processor.stop()
+    count = int(statistics.median(d.persons for d in deltas))
+    for _ in deltas:
+        figures.baseline_s.append(await baseline(bootstrap, count, round(figures.event_bytes)))
+    return figures
+
+
+def report(figures: Figures) -> str:
+    deltas = [d for d, _ in figures.deltas]
+    rates = [d.persons / s for d, s in figures.deltas]
+    median_persons = int(statistics.median(d.persons for d in deltas))
+    base = statistics.median(median_persons / s for s in figures.baseline_s)
+    pipeline = statistics.median(rates)
+    lines = [
+        f"input: {figures.persons:,} persons, {len(deltas)} deltas "
+        f"({median_persons:,} persons and {statistics.median(d.events for d in deltas):,.0f} "
+        f"events per delta, median; events {figures.event_bytes:,.0f} bytes on average)",
+        f"initial load: {figures.persons / figures.load_s:,.0f} persons/s "
+        f"({figures.load_s:.1f} s; ingest alone {figures.persons / figures.ingest_load_s:,.0f} "
+        "persons/s)",
+    ]
+    lines.extend(
+        f"delta {d.path.name}: {d.persons:,} persons, {d.events:,} events in {s:.2f} s: "
+        f"{d.persons / s:,.0f} persons/s"
+        for d, s in figures.deltas
+    )
+    lines += [
+        f"pipeline (delta files to events, median): {pipeline:,.0f} persons/s",
+        f"baseline (aiokafka produce, {median_persons:,} messages of "
+        f"{figures.event_bytes:,.0f} bytes, median): {base:,.0f} messages/s",
+        f"ratio pipeline/baseline: {pipeline / base:.3f}",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark and print its figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--persons", type=int, default=1_000_000)
+    parser.add_argument("--days", type=int, default=3)
+    parser.add_argument("--small", action="store_true", help="5,000 persons, 1 delta")
+    parser.add_argument("--bootstrap-servers", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS"))
+    parser.add_argument("--work-dir", type=Path, help="keep synthetic files here")
+    args = parser.parse_args(argv)
+    if not args.bootstrap_servers:
+        print("give --bootstrap-servers or set KAFKA_BOOTSTRAP_SERVERS", file=sys.stderr)
+        return 2
+    persons, days = (5_000, 1) if args.small else (args.persons, args.days)
+    with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as scratch:
+        work_dir = args.work_dir or Path(scratch)
+        work_dir.mkdir(parents=True, exist_ok=True)
+        figures = asyncio.run(measure(args.bootstrap_servers, work_dir, persons, days))
+    print(report(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
