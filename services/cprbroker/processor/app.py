@@ -43,7 +43,7 @@ from aiokafka.errors import KafkaError
 from faust.streams import _current_event
 
 from cprbroker.adapters.known_persons import FULL_LOAD_KEY
-from cprbroker.core.errors import KafkaUnavailableError
+from cprbroker.core.errors import InfrastructureError, KafkaUnavailableError
 from cprbroker.processor.batch import BatchDeriver, BatchOutput, KafkaRecord
 from cprbroker.processor.settings import ProcessorSettings
 
@@ -134,7 +134,15 @@ class Processor:
         # The agent is given a faust Stream; StreamT does not declare take_events.
         stream = cast("faust.Stream[bytes]", source)
         async for batch in stream.take_events(settings.batch_size, within=settings.batch_seconds):
-            await self.handle_batch(batch)
+            try:
+                await self.handle_batch(batch)
+            except InfrastructureError as exc:
+                # Kafka refused the batch's output: stop the whole app rather
+                # than let faust restart the agent past an unacknowledged
+                # batch; the next start processes it again from the last commit.
+                log.exception("processor.batch_failed")
+                await self.app.crash(exc)
+                raise
 
     async def handle_batch(self, batch: Sequence[Any]) -> None:
         """Derive ``batch`` (faust events), produce its output, then update the
