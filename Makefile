@@ -42,14 +42,14 @@ test-integration: setup
 	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
 
 lint: $(VENV)/.synced
-	$(VENV)/bin/ruff check services tests bench
-	$(VENV)/bin/ruff format --check services tests bench
+	$(VENV)/bin/ruff check services tests bench examples
+	$(VENV)/bin/ruff format --check services tests bench examples
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
 format: $(VENV)/.synced
-	$(VENV)/bin/ruff format services tests bench
-	$(VENV)/bin/ruff check --fix services tests bench
+	$(VENV)/bin/ruff format services tests bench examples
+	$(VENV)/bin/ruff check --fix services tests bench examples
 
 clean:
 	rm -rf $(VENV) .cache var .mypy_cache .ruff_cache .pytest_cache
