@@ -11,6 +11,7 @@ PYTEST_ARGS ?=
 .PHONY: help setup test test-unit test-integration lint format clean run
 
 help:
+	@echo "make run     the whole broker on synthetic data with a live view (Ctrl-C stops it)"
 	@echo "make setup   venv with the locked dependencies and the Kafka jars (idempotent)"
 	@echo "make test    setup, then the whole suite (unit, service, integration on a local Kafka)"
 	@echo "make lint    ruff, mypy --strict on services/, import-linter contracts"
