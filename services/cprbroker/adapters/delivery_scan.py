@@ -8,15 +8,16 @@ time) up to the end offset it had when the read began.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from aiokafka.errors import KafkaError
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError, UnknownTopicOrPartitionError
 from aiokafka.partitioner import DefaultPartitioner
 
-from cprbroker.adapters.state_store import topic_partitions
 from cprbroker.core.errors import KafkaUnavailableError
 
 _partitioner = DefaultPartitioner()
@@ -27,6 +28,34 @@ def partition_of_key(key: bytes, partitions: int) -> int:
     as the Java client) on a topic of ``partitions`` partitions."""
     all_partitions = list(range(partitions))
     return int(_partitioner(key, all_partitions, all_partitions))
+
+
+async def existing_partitions(
+    bootstrap_servers: str, topic: str, *, wait: float = 10.0
+) -> list[TopicPartition] | None:
+    """Every partition of ``topic``, or None when the topic does not exist (a
+    log nobody has written to yet is empty, not an error). A topic whose
+    partitions have no leader yet is waited for up to ``wait`` seconds."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    try:
+        await admin.start()
+        while True:
+            (description,) = await admin.describe_topics([topic])
+            code = description.get("error_code")
+            if code == UnknownTopicOrPartitionError.errno:
+                return None
+            partitions = sorted(p["partition"] for p in description.get("partitions", ()))
+            if code == 0 and partitions:
+                return [TopicPartition(topic, p) for p in partitions]
+            if loop.time() > deadline:
+                raise KafkaUnavailableError(f"topic {topic} is not available (error {code})")
+            await asyncio.sleep(0.2)
+    except KafkaError as exc:
+        raise KafkaUnavailableError(f"cannot describe {topic}: {exc}") from exc
+    finally:
+        await admin.close()
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,16 +95,19 @@ async def scan_key_partition(
 ) -> AsyncGenerator[ConsumerRecord[bytes, bytes], None]:
     """Every record in ``key``'s partition of ``topic`` within ``window`` (of any
     key: the caller filters), in offset order, up to the end offset as of the
-    call. ``progress`` is updated as records are yielded."""
+    call (nothing if the topic does not exist). ``progress`` is updated as
+    records are yielded."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap_servers,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         group_id=None,
     )
+    partitions = await existing_partitions(bootstrap_servers, topic)
+    if partitions is None:
+        return
     try:
         await consumer.start()
-        partitions = await topic_partitions(bootstrap_servers, topic)
         tp = TopicPartition(topic, partition_of_key(key, len(partitions)))
         consumer.assign([tp])
         end = (await consumer.end_offsets([tp]))[tp]

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 import structlog
 from aiohttp import web
 
-from cprbroker.api import openapi, pnr_lists, subscriptions
+from cprbroker.api import deliveries, openapi, pnr_lists, subscriptions
 from cprbroker.api.context import (
     CLIENT,
     CONTEXT,
@@ -49,6 +49,7 @@ _PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/v1/openapi.json"})
 _QUERY_PARAMETERS: dict[str, frozenset[str]] = {
     "subscription.list": frozenset({"owner"}),
     "pnrs.list": frozenset({"limit", "cursor"}),
+    "deliveries.list": frozenset({"status", "since", "cursor", "limit"}),
 }
 _MAX_ON_BEHALF_OF = 255  # SF6002 InvocationContext OnBehalfOfUser
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
@@ -196,4 +197,5 @@ def build_app(ctx: ApiContext) -> web.Application:
     app.router.add_get("/v1/openapi.json", openapi.serve, name="meta.openapi")
     subscriptions.add_routes(app.router)
     pnr_lists.add_routes(app.router)
+    deliveries.setup(app)
     return app

@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
+from cprbroker.api import delivery_openapi
 from cprbroker.api.openapi_schemas import SCHEMAS, ref
 
 
@@ -201,9 +202,9 @@ def document() -> dict[str, Any]:
         "security": [{"bearer": []}],
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": SCHEMAS,
+            "schemas": {**SCHEMAS, **delivery_openapi.SCHEMAS},
         },
-        "paths": _PATHS,
+        "paths": {**_PATHS, **delivery_openapi.PATHS},
     }
 
 
