@@ -97,15 +97,15 @@ async def scan_key_partition(
     key: the caller filters), in offset order, up to the end offset as of the
     call (nothing if the topic does not exist). ``progress`` is updated as
     records are yielded."""
+    partitions = await existing_partitions(bootstrap_servers, topic)
+    if partitions is None:
+        return
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap_servers,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         group_id=None,
     )
-    partitions = await existing_partitions(bootstrap_servers, topic)
-    if partitions is None:
-        return
     try:
         await consumer.start()
         tp = TopicPartition(topic, partition_of_key(key, len(partitions)))
