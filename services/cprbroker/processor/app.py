@@ -125,6 +125,10 @@ class Processor:
         self.loads = _raw_table(
             self.app.Table("full-loads", partitions=1, help="file id -> partitions done")
         )
+        # faust throttles intake (and logs a warning) whenever more than
+        # ``max_messages`` changelog writes wait in its producer buffer; a batch
+        # writes up to ``batch_size`` at once, by design.
+        self.app.producer.buffer.max_messages = max(100, 4 * settings.batch_size)
         self.batches = 0
         self.app.agent(self.records, name="derive")(self._derive)
         self.app.agent(self.loads_topic, name="full-loads")(self._track_full_loads)
