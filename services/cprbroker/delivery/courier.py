@@ -12,14 +12,14 @@ import datetime as dt
 import random
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Protocol
 
 import structlog
 
 from cprbroker.adapters.audit_log import AuditTrail
-from cprbroker.adapters.delivery_attempts import AttemptLog, AttemptLogEntry, AttemptStatus
+from cprbroker.adapters.delivery_attempts import AttemptLog, AttemptStatus
 from cprbroker.adapters.delivery_matching import may_receive
 from cprbroker.adapters.delivery_outbox import RecordSink
 from cprbroker.adapters.delivery_records import DeliveryRecord, Origin
@@ -30,9 +30,9 @@ from cprbroker.adapters.webhook_retrying import send_with_short_retries
 from cprbroker.core.audit import AuditEntry
 from cprbroker.core.delivery.attempt import AttemptResult
 from cprbroker.core.delivery.circuit import CircuitBreaker
-from cprbroker.core.delivery.cloudevents import CPR_TIME_ZONE, build_envelope, encode_envelope
-from cprbroker.core.delivery.payload import PayloadLevel, has_active_name_and_address_protection
-from cprbroker.core.delivery.request import WebhookRequest, encode_delivery_body, sign_request
+from cprbroker.core.delivery.cloudevents import CPR_TIME_ZONE
+from cprbroker.core.delivery.payload import PayloadLevel
+from cprbroker.core.delivery.request import WebhookRequest, sign_request
 from cprbroker.core.delivery.retry import (
     Outcome,
     OutcomeKind,
@@ -43,6 +43,13 @@ from cprbroker.core.delivery.retry import (
     classify_attempt,
 )
 from cprbroker.core.subscriptions import Subscription, SubscriptionState
+from cprbroker.delivery.entries import (
+    attempt_entry,
+    delivery_body,
+    describe,
+    result_label,
+    status_entry,
+)
 from cprbroker.delivery.settings import CircuitSettings
 from cprbroker.delivery.view import SubscriptionView
 
@@ -74,33 +81,6 @@ class CourierPolicy:
     dlq_topic: str
     retry_topics: RetryTopics
     source: str
-
-
-def delivery_body(
-    event: Mapping[str, Any],
-    level: PayloadLevel,
-    *,
-    may_see_protected: bool,
-    on: dt.date,
-    source: str,
-) -> bytes:
-    """The same bytes as :func:`~cprbroker.core.delivery.request.encode_delivery_body`,
-    without its defensive deep copy when the whole event goes out unmasked: a
-    delivery's event was decoded for this delivery alone, and copying a full
-    snapshot is most of the CPU a delivery costs."""
-    if level is PayloadLevel.FULL and (
-        may_see_protected or not has_active_name_and_address_protection(event, on)
-    ):
-        return encode_envelope(build_envelope(event, event, source=source))
-    return encode_delivery_body(
-        event, level, may_see_protected=may_see_protected, on=on, source=source
-    )
-
-
-def _result_label(result: AttemptResult) -> str:
-    if result.status is not None and result.error_kind is None:
-        return f"{result.status // 100}xx"
-    return result.error_kind.value if result.error_kind is not None else "unknown"
 
 
 class Courier:
@@ -222,7 +202,7 @@ class Courier:
         return report.outcome
 
     def _observe(self, result: AttemptResult, breaker: CircuitBreaker) -> None:
-        self._metrics.attempts.labels(_result_label(result)).inc()
+        self._metrics.attempts.labels(result_label(result)).inc()
         self._metrics.attempt_latency.observe(result.latency)
         breaker.record(classify_attempt(result, self._policy.clamp), self._monotonic())
 
@@ -237,7 +217,7 @@ class Courier:
         now = self._clock()
         attempted = replace(record, attempts=record.attempts + len(results))
         entries = [
-            self._attempt_entry(record, stage, number, result, now)
+            attempt_entry(record, stage, number, result, now)
             for number, result in enumerate(results, start=record.attempts + 1)
         ]
         # Every attempt but the last was followed by a short in-process retry.
@@ -258,7 +238,7 @@ class Courier:
             await self._disable(subscription, GONE_REASON, "gone")
             await self._dead_letter(attempted, stage, GONE_REASON)
             return
-        reason = _describe(results[-1], outcome)
+        reason = describe(results[-1], outcome)
         if outcome.kind is OutcomeKind.DEAD_LETTER:
             await self._attempts.append(last)
             await self._dead_letter(attempted, stage, reason)
@@ -354,27 +334,6 @@ class Courier:
             )
         )
 
-    @staticmethod
-    def _attempt_entry(
-        record: DeliveryRecord, stage: str, number: int, result: AttemptResult, now: float
-    ) -> AttemptLogEntry:
-        """The entry of HTTP attempt ``number`` (status FAILED until told otherwise)."""
-        return AttemptLogEntry(
-            at=now,
-            subscription_id=record.subscription_id,
-            delivery_id=record.message_id,
-            event_id=record.event_id,
-            event_type=record.event_type,
-            attempt=number,
-            status=AttemptStatus.FAILED,
-            stage=stage,
-            http_status=result.status,
-            latency_ms=round(result.latency * 1000, 3),
-            error=None if result.succeeded else _describe(result, None),
-            event_ref=record.event_ref,
-            origin=record.origin.value,
-        )
-
     async def _log(
         self,
         record: DeliveryRecord,
@@ -385,37 +344,7 @@ class Courier:
         next_attempt_at: float | None = None,
     ) -> None:
         await self._attempts.append(
-            AttemptLogEntry(
-                at=self._clock(),
-                subscription_id=record.subscription_id,
-                delivery_id=record.message_id,
-                event_id=record.event_id,
-                event_type=record.event_type,
-                attempt=record.attempts,
-                status=status,
-                stage=stage,
-                error=error,
-                next_attempt_at=next_attempt_at,
-                event_ref=record.event_ref,
-                origin=record.origin.value,
+            status_entry(
+                record, stage, status, self._clock(), error=error, next_attempt_at=next_attempt_at
             )
         )
-
-
-def _describe(result: AttemptResult, outcome: Outcome | None) -> str:
-    """Short text for logs, the attempt log and the DLQ: status or error kind,
-    and the adapter's detail."""
-    if result.error_kind is not None:
-        text = result.error_kind.value
-        if result.status is not None:
-            text += f" (status {result.status})"
-    else:
-        text = f"status {result.status}"
-    if result.detail:
-        text += f": {result.detail[:200]}"
-    if outcome is not None and outcome.retry_after is not None:
-        text += f"; retry after {outcome.retry_after:g}s"
-    return text
-
-
-DeliverFunction = Callable[[DeliveryRecord], Awaitable[None]]
