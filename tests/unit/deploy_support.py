@@ -3,8 +3,9 @@ environment variables the roles read, and every topic the code uses.
 
 The roles' settings objects are the authority on environment variables: a
 variable is "read" when setting it changes some role's settings (or makes the
-role refuse the value). The topics come from the same functions the roles
-call to create their topics, plus the processor's faust-internal topics.
+role refuse the value); see :mod:`tests.unit.role_settings`. The topics come
+from the same functions the roles call to create their topics, plus the
+processor's faust-internal topics.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
+from tests.unit.role_settings import ROLE_SETTINGS, changes
 
 from cprbroker.api.runner import api_topic_specs
 from cprbroker.api.settings import ApiSettings
@@ -31,14 +33,6 @@ REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
 K8S_BASE = DEPLOY / "k8s" / "base"
 FIXTURES = REPO / "tests" / "fixtures" / "deploy"
-
-# Each role's settings, built from an environment the way its command does.
-ROLE_SETTINGS: dict[str, Callable[[Mapping[str, str]], object]] = {
-    "ingest": lambda environ: IngestSettings().with_environ(environ),
-    "processor": lambda environ: ProcessorSettings().with_environ(environ),
-    "api": lambda environ: ApiSettings().with_environ(environ),
-    "delivery": lambda environ: DeliverySettings().with_environ(environ),
-}
 
 # The roles that serve /healthz and /readyz over HTTP, and the settings
 # attribute holding that port. The processor and ingest serve none yet.
@@ -64,10 +58,9 @@ def roles_reading(name: str) -> list[str]:
     """The roles whose settings change, or refuse the value, when ``name`` is set."""
     readers = []
     for role, build in ROLE_SETTINGS.items():
-        baseline = build({})
         for probe in _PROBES:
             try:
-                if build({name: probe}) != baseline:
+                if changes(build, {name: probe}):
                     readers.append(role)
                     break
             except SettingsError:
