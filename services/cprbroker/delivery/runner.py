@@ -203,6 +203,16 @@ async def _open_parts(settings: DeliverySettings, metrics: DeliveryMetrics) -> _
     return _Parts(producer, logs, view, attempt_log, redriver)
 
 
+class _Readiness:
+    """``/readyz``: ready once every stage runs, and while they all do."""
+
+    def __init__(self) -> None:
+        self.runner: DeliveryRunner | None = None
+
+    def check(self) -> bool:
+        return self.runner is not None and self.runner.running
+
+
 async def start_delivery(
     settings: DeliverySettings,
     *,
@@ -211,10 +221,33 @@ async def start_delivery(
 ) -> DeliveryRunner:
     """Start the delivery role; return once it is consuming.
 
-    ``sender`` replaces the HTTP sender (tests); ``metrics`` a fresh registry.
-    Raises KafkaUnavailableError when Kafka cannot be reached.
+    The metrics and health server comes up first (``/healthz`` answers while
+    the state loads; ``/readyz`` once the stages run). ``sender`` replaces the
+    HTTP sender (tests); ``metrics`` a fresh registry. Raises
+    KafkaUnavailableError when Kafka cannot be reached.
     """
     metrics = metrics or DeliveryMetrics()
+    readiness = _Readiness()
+    server: MetricsServer | None = None
+    if settings.metrics_port is not None:
+        server = await serve_metrics(
+            metrics, readiness.check, settings.metrics_host, settings.metrics_port
+        )
+    try:
+        readiness.runner = await _start(settings, sender, metrics, server)
+    except BaseException:
+        if server is not None:
+            await server.stop()
+        raise
+    return readiness.runner
+
+
+async def _start(
+    settings: DeliverySettings,
+    sender: Sender | None,
+    metrics: DeliveryMetrics,
+    server: MetricsServer | None,
+) -> DeliveryRunner:
     if settings.create_topics:
         await ensure_topics(settings.bootstrap_servers, delivery_topic_specs(settings))
     parts = await _open_parts(settings, metrics)
@@ -262,15 +295,10 @@ async def start_delivery(
         metrics=metrics,
         commit_interval=settings.commit_interval,
     )
-    server: MetricsServer | None = None
     try:
         for stage in stages:
             await stage.start()
         await fan_out.start()
-        if settings.metrics_port is not None:
-            server = await serve_metrics(
-                metrics, lambda: True, settings.metrics_host, settings.metrics_port
-            )
     except BaseException:
         for stage in stages:
             await stage.stop(time.monotonic())

@@ -148,11 +148,19 @@ class ConcurrentStage(Generic[T]):
                 for tp, records in batches.items():
                     self._take(consumer, tp, records)
                 if self._clock() - self._last_commit >= self.config.commit_interval:
-                    await self.commit()
+                    await self._commit_or_wait()
         except KafkaError as exc:
             raise KafkaUnavailableError(f"stage {self.config.name} lost Kafka: {exc}") from exc
         if self._failure is not None:
             raise self._failure
+
+    async def _commit_or_wait(self) -> None:
+        # A commit can fail while the group rebalances: what finished stays
+        # finished, and the next commit takes it along.
+        try:
+            await self.commit()
+        except InfrastructureError as exc:
+            log.warning("delivery.commit_failed", stage=self.config.name, error=str(exc))
 
     def _take(self, consumer: AIOKafkaConsumer, tp: TopicPartition, records: list[Record]) -> None:
         lane = self._lanes.get(tp)
