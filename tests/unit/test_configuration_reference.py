@@ -128,6 +128,7 @@ class Row:
     section: str
     variable: str
     default: str | None  # the value the Default cell starts with, if it starts with one
+    flags: tuple[str, ...]  # the options named in the Flag cell
     read_by: tuple[str, ...] | None  # the "Read by" cell, when the table has that column
     line: int
 
@@ -162,6 +163,7 @@ def document_rows(text: str) -> list[Row]:
                         section,
                         variable.group(1),
                         default.group(1) if default else None,
+                        tuple(re.findall(r"`(--[a-z-]+)", columns["Flag"])),
                         tuple(r.strip() for r in read_by.split(",")) if read_by else None,
                         number,
                     )
@@ -303,6 +305,18 @@ def test_unprobed_variables_are_documented_and_change_no_settings(name: str) -> 
     environ: Mapping[str, str] = {name: SAMPLES[name]}
     assert roles_changed(environ, BUILDS) == set()
     assert not changes(RUN, environ)
+
+
+def test_each_documented_flag_is_an_option_of_some_command() -> None:
+    commands = (PACKAGE / "commands").glob("*.py")
+    defined = {
+        flag
+        for path in commands
+        for flag in re.findall(r"add_argument\(\s*\"(--[a-z-]+)\"", path.read_text("utf-8"))
+    }
+    unknown = sorted(f"{row}: {flag}" for row in ROWS for flag in row.flags if flag not in defined)
+    assert unknown == []
+    assert sum(len(row.flags) for row in ROWS) > 20  # the cells were read
 
 
 def test_the_readme_links_the_configuration_reference() -> None:
