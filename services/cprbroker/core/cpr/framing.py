@@ -57,16 +57,38 @@ def check_encoding(data: bytes, source: str) -> None:
     )
 
 
-def split_lines(text: str, data: bytes) -> tuple[list[str], bool]:
+# Decoding a whole extract to one str and then splitting it would hold the
+# file three times over (bytes, str, lines); decoding a slice at a time holds
+# one slice instead of the str.
+_SLICE = 1 << 25
+
+
+def split_lines(data: bytes) -> tuple[list[str], bool]:
     """Split a line-broken file (LF or CRLF) into records; trailing empty lines
     are dropped. Returns the records and whether text fields need a
     per-character check (the file holds bytes other than printable and CR/LF,
     or a CR inside a line)."""
+    lines: list[str] = []
     stray_cr = False
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").removesuffix("\r")
-        stray_cr = "\r" in text
-    lines = text.split("\n")
+    view = memoryview(data)
+    start, size = 0, len(data)
+    while start < size:
+        # Each slice but the last ends with a line break: no line (and no
+        # CRLF) is cut in two.
+        stop = data.find(b"\n", min(start + _SLICE, size) - 1) + 1
+        last = stop == 0
+        text = str(view[start : size if last else stop], "latin-1")
+        if "\r" in text:
+            text = text.replace("\r\n", "\n")
+            if last:
+                text = text.removesuffix("\r")
+            stray_cr = stray_cr or "\r" in text
+        part = text.split("\n")
+        if not last:
+            part.pop()  # the empty string after the slice's final line break
+        lines += part
+        start = size if last else stop
+    view.release()
     while lines and not lines[-1]:
         lines.pop()
     strict = stray_cr or bool(data.translate(None, _PRINTABLE_AND_BREAKS))

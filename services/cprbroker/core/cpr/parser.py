@@ -22,11 +22,12 @@ Whatever the bytes, these functions raise nothing but
 
 from __future__ import annotations
 
+import functools
 import gc
 import re
 from collections.abc import Callable
 
-from cprbroker.core.cpr.compiled import COMPILED, CompiledLayout
+from cprbroker.core.cpr.compiled import COMPILED, CompiledLayout, lines_pattern
 from cprbroker.core.cpr.framing import (
     check_encoding,
     parse_end,
@@ -58,6 +59,15 @@ def _entries(strict: bool) -> dict[str, _Entry]:
 
 _STRICT = _entries(strict=True)
 _FAST = _entries(strict=False)
+# Per data record type, what is left to check once the record is known to be
+# well-formed: (other PNR spans, role).
+_CHECKED = {code: (spans, role) for code, (_, _, spans, role) in _FAST.items()}
+_DATA_LAYOUTS = {code: COMPILED[code] for code in _FAST}
+
+
+@functools.cache
+def _lines(*, strict: bool, crlf: bool) -> re.Pattern[bytes]:
+    return lines_pattern(_DATA_LAYOUTS, strict=strict, crlf=crlf)
 
 
 def parse_extract(data: bytes, *, source: str) -> Extract:
@@ -67,7 +77,7 @@ def parse_extract(data: bytes, *, source: str) -> Extract:
     the file as a whole is refused; bad records are reported in
     ``Extract.rejected`` and their persons left out of ``Extract.persons``.
     """
-    records, strict = _split(data, source, framed=True)
+    records, strict, checked = _split(data, source, framed=True)
     if not records:
         raise FramingError(source, "no records")
     start = parse_start(records[0], source)
@@ -84,7 +94,7 @@ def parse_extract(data: bytes, *, source: str) -> Extract:
     result = Extract(source=source, start=start, end=end)
     # Records first: a misplaced 000/999 is a more precise diagnosis than the
     # counter mismatch it also causes.
-    _collect(body, 2, source, strict, result)
+    _collect(body, 2, source, strict, result, checked=checked)
     if end.counter != len(body):
         raise FramingError(
             source,
@@ -94,24 +104,47 @@ def parse_extract(data: bytes, *, source: str) -> Extract:
     return result
 
 
-def _split(data: bytes, source: str, *, framed: bool) -> tuple[list[str], bool]:
-    """Check the encoding and split ``data`` into records (see framing)."""
+def _split(data: bytes, source: str, *, framed: bool) -> tuple[list[str], bool, bool]:
+    """Check the encoding and split ``data`` into records (see framing).
+    Returns the records, whether text fields need a per-character check, and
+    whether every record between the first and the last is already known to
+    be a well-formed data record at full length."""
     check_encoding(data, source)
-    text = data.decode("latin-1")
-    line_broken = _line_broken(text) if framed else ("\n" in text or "\r" in text)
-    if line_broken:
-        return split_lines(text, data)
-    return split_fixed_length(text, data, source, COMPILED)
+    line_broken = _line_broken(data) if framed else (b"\n" in data or b"\r" in data)
+    if not line_broken:
+        text = data.decode("latin-1")
+        return (*split_fixed_length(text, data, source, COMPILED), False)
+    records, strict = split_lines(data)
+    return records, strict, framed and _body_well_formed(data, records, strict)
 
 
-def _line_broken(text: str) -> bool:
+def _line_broken(data: bytes) -> bool:
     """Whether records stand one per line: the first line holds the 35-character
     start record and nothing but blanks after it. (Concatenated records put the
     next record right after the start record, and may have no line break at all.)"""
-    first_break = text.find("\n")
+    first_break = data.find(b"\n")
     if first_break < 0:
         return False
-    return not text[35:first_break].strip(" \r")
+    return not data[35:first_break].strip(b" \r")
+
+
+def _body_well_formed(data: bytes, records: list[str], strict: bool) -> bool:
+    """Whether the lines between the first and the last non-empty line are
+    all well-formed data records at full length: one pattern over the whole
+    file costs far less than one match per record."""
+    first = data.find(b"\n") + 1
+    end = len(data)
+    while end > first and data[end - 1] in b"\r\n":
+        end -= 1
+    last = data.rfind(b"\n", 0, end) + 1
+    if last <= first:
+        return len(records) <= 2
+    # The lines checked must be exactly the records between the first and the
+    # last (a stray CR at the end may make the split differ).
+    if data.count(b"\n", first, last) != len(records) - 2:
+        return False
+    pattern = _lines(strict=strict, crlf=b"\r" in data)
+    return pattern.fullmatch(data, first, last) is not None
 
 
 def parse_records(data: bytes, *, source: str) -> RecordSet:
@@ -120,27 +153,37 @@ def parse_records(data: bytes, *, source: str) -> RecordSet:
     Line breaks are optional as in :func:`parse_extract`. A 000 or 999 record
     in a fragment is a :class:`FramingError`.
     """
-    records, strict = _split(data, source, framed=False)
+    records, strict, _ = _split(data, source, framed=False)
     result = RecordSet(source=source)
     _collect(records, 1, source, strict, result)
     return result
 
 
 def _collect(
-    body: list[str], first_line: int, source: str, strict: bool, result: RecordSet
+    body: list[str],
+    first_line: int,
+    source: str,
+    strict: bool,
+    result: RecordSet,
+    *,
+    checked: bool = False,
 ) -> None:
     """Check every data record in ``body`` and group the good ones by PNR.
 
     ``body[i]`` is on line ``first_line + i``. Trimmed records are padded in
     place, so ``body`` then holds every record at full length; the persons
-    keep it and read their records from it.
+    keep it and read their records from it. ``checked``: every record is
+    already known to be well-formed at full length.
     """
     # The records are not cyclic; collecting cycles while millions of objects
     # are created costs more than the parse itself.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        groups = _check_records(body, first_line, source, strict, result)
+        if checked:
+            groups = _group_checked(body, first_line, source, result)
+        else:
+            groups = _check_records(body, first_line, source, strict, result)
         result.record_count += len(body)
         refused = result.rejected_pnrs
         result.persons.extend(
@@ -196,6 +239,51 @@ def _check_records(
             group, last_pnr, last_group = found, pnr, found
         if spans:
             bad = _bad_related_pnr(line, spans, born_ok)
+            if bad is not None:
+                errors.append(_bad_pnr(line, *bad, first_line + index, source, pnr))
+                continue
+        group.append(index)
+    return groups
+
+
+def _group_checked(
+    body: list[str], first_line: int, source: str, result: RecordSet
+) -> dict[str, list[int]]:
+    """As :func:`_check_records` for records already known to be well-formed
+    at full length: only the CPR numbers are left to check."""
+    table = _CHECKED
+    groups: dict[str, list[int]] = {}
+    errors = result.rejected
+    born_ok: dict[str, bool] = {}
+    # Related CPR numbers already found valid (blank and zeros: no person).
+    related_ok = {" " * 10, "0" * 10}
+    last_pnr = ""
+    last_group: list[int] = []
+    for index, line in enumerate(body):
+        spans, role = table[line[:3]]
+        if role:  # 910 error records and 997 receipts
+            _keep_other(line, first_line + index, source, born_ok, result)
+            continue
+        pnr = line[3:13]
+        if pnr == last_pnr:
+            group = last_group
+        else:
+            found = groups.get(pnr)
+            if found is None:
+                if not _born_ok(pnr, born_ok):
+                    errors.append(_bad_pnr(line, "PNR", pnr, first_line + index, source, pnr))
+                    continue
+                found = groups[pnr] = []
+            group, last_pnr, last_group = found, pnr, found
+        if spans:
+            bad = None
+            for name, start, end in spans:
+                value = line[start:end]
+                if value not in related_ok:
+                    if not _born_ok(value, born_ok):
+                        bad = name, value
+                        break
+                    related_ok.add(value)
             if bad is not None:
                 errors.append(_bad_pnr(line, *bad, first_line + index, source, pnr))
                 continue
