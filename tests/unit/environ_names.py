@@ -29,6 +29,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeGuard
 
 WHOLE_NAME = re.compile(r"CPRBROKER_[A-Z0-9_]*[A-Z0-9]|KAFKA_BOOTSTRAP_SERVERS")
 PREFIX = re.compile(r"CPRBROKER_(?:[A-Z0-9_]*_)?")
@@ -323,7 +324,7 @@ class _Resolver:
             self._following.discard(key)
 
 
-def _is_sum(node: ast.AST) -> bool:
+def _is_sum(node: ast.AST) -> TypeGuard[ast.BinOp]:
     return isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add)
 
 
