@@ -33,9 +33,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from cprbroker.adapters.kafka_admin import ensure_topics
 from cprbroker.api.runner import ApiRunner, start_api
 from cprbroker.api.settings import ApiSettings
-from cprbroker.commands.api import log_to_stderr
 from cprbroker.core.subscriptions import parse_subscription_request
 from cprbroker.core.topics import TopicNames, TopicSpec
+from cprbroker.logs import configure_logging
 
 BATCH = 10_000
 
@@ -199,7 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("give --bootstrap-servers or set KAFKA_BOOTSTRAP_SERVERS", file=sys.stderr)
         return 2
     count = 20_000 if args.small else args.pnrs
-    log_to_stderr()  # stdout carries the figures
+    configure_logging()  # to stderr: stdout carries the figures
     print(report(asyncio.run(measure(args.bootstrap_servers, count))))
     return 0
 

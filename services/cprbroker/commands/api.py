@@ -19,7 +19,6 @@ import structlog
 from cprbroker.api.runner import start_api
 from cprbroker.api.settings import ApiSettings, split_list
 from cprbroker.core.errors import CprBrokerError, InputError
-from cprbroker.logs import configure_logging
 
 log = structlog.get_logger(__name__)
 
@@ -58,11 +57,6 @@ def add_kafka_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def log_to_stderr() -> None:
-    """Send log lines to stderr: stdout carries a command's results (a token, JSON lines)."""
-    configure_logging()
-
-
 def settings_from(args: argparse.Namespace) -> ApiSettings:
     """The API settings: defaults, then the environment, then the flags given."""
     settings = ApiSettings().with_environ(os.environ)
@@ -81,7 +75,6 @@ def settings_from(args: argparse.Namespace) -> ApiSettings:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    log_to_stderr()
     try:
         settings = settings_from(args)
         return asyncio.run(serve(settings))

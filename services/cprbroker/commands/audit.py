@@ -14,7 +14,7 @@ import sys
 from datetime import UTC, datetime
 
 from cprbroker.adapters.audit_log import read_audit
-from cprbroker.commands.api import add_kafka_options, log_to_stderr, settings_from
+from cprbroker.commands.api import add_kafka_options, settings_from
 from cprbroker.core.audit import AuditQuery
 from cprbroker.core.cpr.pnr import is_valid_pnr
 from cprbroker.core.errors import CprBrokerError, InputError, SettingsError
@@ -47,7 +47,6 @@ def parse_since(text: str) -> datetime:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    log_to_stderr()
     try:
         if args.pnr is not None and not is_valid_pnr(args.pnr):
             raise SettingsError("--pnr must be 10 digits forming a valid birth date")

@@ -13,7 +13,7 @@ import json
 import sys
 
 from cprbroker.adapters.client_registry import kafka_client_registry
-from cprbroker.commands.api import add_kafka_options, log_to_stderr, settings_from
+from cprbroker.commands.api import add_kafka_options, settings_from
 from cprbroker.core.errors import CprBrokerError, InputError
 
 
@@ -58,7 +58,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _run(args: argparse.Namespace, action: str) -> int:
-    log_to_stderr()
     try:
         return asyncio.run(_act(args, action))
     except InputError as exc:

@@ -53,7 +53,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--compression", choices=COMPRESSION_TYPES, help="producer compression")
     parser.add_argument("--catalogue", type=Path, help="event catalogue TOML file")
     parser.add_argument(
-        "--log-level", default="INFO", help="log level of the process (default INFO)"
+        "--log-level",
+        default=None,
+        help="log level of the process (default $CPRBROKER_LOG_LEVEL or INFO)",
     )
     parser.set_defaults(handler=_run)
 
@@ -75,7 +77,8 @@ def settings_from(args: argparse.Namespace) -> ProcessorSettings:
 
 
 def _run(args: argparse.Namespace) -> int:
-    configure_logging(args.log_level)
+    if args.log_level is not None:
+        configure_logging(args.log_level)
     try:
         settings = settings_from(args)
         return asyncio.run(_main(settings))
