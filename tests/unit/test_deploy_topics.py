@@ -121,10 +121,20 @@ def topic_literals() -> dict[str, str]:
     return found
 
 
+# Constants shaped like topic names that name something else.
+NOT_TOPICS = {
+    "cpr.ping",  # the CloudEvents type of the signed test ping (api/deliveries.py)
+}
+
+
 def test_every_topic_name_written_in_the_code_has_a_kafka_topic() -> None:
     literals = topic_literals()
     assert "cpr.known-pnrs" in literals  # the scan sees names outside TopicNames
-    missing = {name: path for name, path in literals.items() if name not in kafka_topics()}
+    missing = {
+        name: path
+        for name, path in literals.items()
+        if name not in kafka_topics() and name not in NOT_TOPICS
+    }
     assert missing == {}
 
 
