@@ -49,6 +49,21 @@ async def poll_json(
         await asyncio.sleep(0.3)
 
 
+async def page_through(
+    http: aiohttp.ClientSession, path: str, headers: dict[str, str]
+) -> list[str]:
+    """The delivery ids of every page from ``path`` on, following next_cursor."""
+    ids: list[str] = []
+    url: str | None = path
+    while url is not None:
+        async with http.get(url, headers=headers) as response:
+            document = await response.json()
+        ids.extend(d["delivery_id"] for d in document["deliveries"])
+        cursor = document["next_cursor"]
+        url = None if cursor is None else f"{path}&cursor={cursor}"
+    return ids
+
+
 async def test_attempt_log_redeliver_replay_and_ping_through_the_api(
     kafka_bootstrap: str, receiver: Receiver
 ) -> None:
@@ -91,6 +106,9 @@ async def test_attempt_log_redeliver_replay_and_ping_through_the_api(
             delivered = page["deliveries"]
             assert {d["status"] for d in delivered} == {"delivered"}
             assert {d["delivery_id"] for d in delivered} == receiver.ids()
+            # Entries are stored in batches; paging two at a time still shows each once.
+            paged = await page_through(http, base + "/deliveries?limit=2", headers)
+            assert paged == [d["delivery_id"] for d in delivered]
 
             first = delivered[0]["delivery_id"]
             async with http.post(f"{base}/deliveries/{first}/redeliver", headers=headers) as again:

@@ -28,6 +28,9 @@ from cprbroker.core.errors import KafkaUnavailableError
 
 log = structlog.get_logger(__name__)
 
+ENTRIES_PER_RECORD = 500
+"""At most this many entries in one record (about 200 kB, well under 1 MB)."""
+
 
 class AttemptStatus(StrEnum):
     """What one attempt-log entry reports."""
@@ -93,8 +96,12 @@ class AttemptLogEntry:
 
     @classmethod
     def from_json(cls, raw: bytes) -> AttemptLogEntry:
-        """Read a record value; ValueError/KeyError/TypeError when it is not one."""
-        document = json.loads(raw)
+        """Read :meth:`to_json`'s form; ValueError/KeyError/TypeError when it is not one."""
+        return cls.from_document(json.loads(raw))
+
+    @classmethod
+    def from_document(cls, document: Mapping[str, Any]) -> AttemptLogEntry:
+        """Read :meth:`to_document`'s form; ValueError/KeyError/TypeError when it is not one."""
         ref = document.get("event_ref")
         next_at = document.get("next_attempt_at")
         latency = document.get("latency_ms")
@@ -156,31 +163,48 @@ class InMemoryAttemptLog:
 
 
 class KafkaAttemptLog:
-    """Appends entries to the attempt-log topic without waiting per entry; the
-    owner flushes the shared producer before committing offsets."""
+    """Appends entries to the attempt-log topic in batches: the entries of one
+    subscription since the last flush go out as one record (a JSON array), so
+    a delivery costs no produced record of its own here. The owner flushes
+    before committing offsets (the stages do, every commit interval)."""
 
-    def __init__(self, producer: AIOKafkaProducer, topic: str) -> None:
+    def __init__(self, producer: AIOKafkaProducer, topic: str, *, max_pending: int = 5000) -> None:
         self._producer = producer
         self._topic = topic
+        self._max_pending = max_pending
+        self._pending: dict[str, list[dict[str, Any]]] = {}
+        self._count = 0
         self._failures = 0
 
     async def append(self, entry: AttemptLogEntry) -> None:
-        """Hand ``entry`` to the producer's batch; it is sent in the background."""
-        try:
-            sent = await self._producer.send(
-                self._topic, key=entry.subscription_id.encode("utf-8"), value=entry.to_json()
-            )
-        except KafkaError:
-            self._report_failure()
-            return
-        sent.add_done_callback(self._report)
+        """Keep ``entry`` for the next batch (handed over early when many wait)."""
+        self._pending.setdefault(entry.subscription_id, []).append(entry.to_document())
+        self._count += 1
+        if self._count >= self._max_pending:
+            await self._hand_over()
 
     async def flush(self) -> None:
-        """Wait for the producer to send everything it holds."""
+        """Hand every kept entry to the producer and wait until it sent them."""
+        await self._hand_over()
         try:
             await self._producer.flush()
         except KafkaError as exc:
             raise KafkaUnavailableError(f"attempt log write failed: {exc}") from exc
+
+    async def _hand_over(self) -> None:
+        pending, self._pending, self._count = self._pending, {}, 0
+        for subscription_id, documents in pending.items():
+            key = subscription_id.encode("utf-8")
+            for start in range(0, len(documents), ENTRIES_PER_RECORD):
+                value = json.dumps(
+                    documents[start : start + ENTRIES_PER_RECORD], separators=(",", ":")
+                ).encode("utf-8")
+                try:
+                    sent = await self._producer.send(self._topic, key=key, value=value)
+                except KafkaError:
+                    self._report_failure()
+                    continue
+                sent.add_done_callback(self._report)
 
     def _report(self, sent: asyncio.Future[Any]) -> None:
         if not sent.cancelled() and sent.exception() is not None:
@@ -202,6 +226,8 @@ class AttemptQuery:
     delivery_id: str | None = None
     window: ScanWindow = field(default_factory=ScanWindow)
     limit: int = 100
+    skip: int = 0
+    """Entries of the record at ``window.offset`` already shown (a cursor's part)."""
 
     def admits(self, entry: AttemptLogEntry) -> bool:
         """Whether ``entry`` belongs on the page."""
@@ -214,11 +240,19 @@ class AttemptQuery:
 
 @dataclass(frozen=True, slots=True)
 class AttemptPage:
-    """Up to ``limit`` entries, oldest first; ``next_offset`` continues the scan
-    (None when the end of the log was reached)."""
+    """Up to ``limit`` entries, oldest first; ``next_cursor`` (``"<offset>"`` or
+    ``"<offset>.<entries to skip>"``) continues the scan, None at the end."""
 
     entries: list[AttemptLogEntry]
-    next_offset: int | None
+    next_cursor: str | None
+
+
+def parse_cursor(cursor: str) -> tuple[int, int] | None:
+    """The (offset, skip) of a page cursor, or None if it is not one."""
+    offset, _, skip = cursor.partition(".")
+    if not offset.isdigit() or (skip and not skip.isdigit()) or cursor.endswith("."):
+        return None
+    return int(offset), int(skip or 0)
 
 
 async def read_attempts(bootstrap_servers: str, topic: str, query: AttemptQuery) -> AttemptPage:
@@ -229,20 +263,28 @@ async def read_attempts(bootstrap_servers: str, topic: str, query: AttemptQuery)
     scan = scan_key_partition(bootstrap_servers, topic, key, query.window, progress)
     async with aclosing(scan) as records:
         async for record in records:
-            entry = _entry_of(record.key, record.value, key)
-            if entry is None or not query.admits(entry):
+            if record.key != key or record.value is None:
                 continue
-            found.append(entry)
-            if len(found) >= query.limit:
-                break
-    return AttemptPage(found, None if progress.complete else progress.next_offset)
+            entries = _entries_of(record.value)
+            first = query.skip if record.offset == query.window.offset else 0
+            for index in range(first, len(entries)):
+                if not query.admits(entries[index]):
+                    continue
+                found.append(entries[index])
+                if len(found) >= query.limit:
+                    more = index + 1 < len(entries)
+                    cursor = f"{record.offset}.{index + 1}" if more else str(record.offset + 1)
+                    return AttemptPage(found, cursor)
+    return AttemptPage(found, None if progress.complete else str(progress.next_offset))
 
 
-def _entry_of(key: bytes | None, value: bytes | None, wanted: bytes) -> AttemptLogEntry | None:
-    if key != wanted or value is None:
-        return None
+def _entries_of(value: bytes) -> list[AttemptLogEntry]:
+    """The entries in one record: a JSON array of them (the role's batches) or
+    one object (a single entry, e.g. a test ping)."""
     try:
-        return AttemptLogEntry.from_json(value)
-    except (ValueError, KeyError, TypeError):
+        document = json.loads(value)
+        documents = document if isinstance(document, list) else [document]
+        return [AttemptLogEntry.from_document(item) for item in documents]
+    except (ValueError, KeyError, TypeError, AttributeError):
         log.warning("delivery.bad_attempt_record")
-        return None
+        return []

@@ -89,7 +89,7 @@ class InMemoryDeliveryDesk:
     sender: WebhookSender | None = None
 
     async def attempts(self, query: AttemptQuery) -> AttemptPage:
-        start = query.window.offset or 0
+        start = (query.window.offset or 0) + query.skip
         found: list[AttemptLogEntry] = []
         for offset in range(start, len(self.entries)):
             entry = self.entries[offset]
@@ -97,7 +97,7 @@ class InMemoryDeliveryDesk:
                 found.append(entry)
                 if len(found) >= query.limit:
                     more = offset + 1 < len(self.entries)
-                    return AttemptPage(found, offset + 1 if more else None)
+                    return AttemptPage(found, str(offset + 1) if more else None)
         return AttemptPage(found, None)
 
     async def find_delivery(self, subscription_id: str, delivery_id: str) -> AttemptLogEntry | None:

@@ -29,6 +29,7 @@ from cprbroker.adapters.delivery_attempts import (
     AttemptLogEntry,
     AttemptQuery,
     AttemptStatus,
+    parse_cursor,
 )
 from cprbroker.adapters.delivery_desk import DeliveryDesk, KafkaDeliveryDesk
 from cprbroker.adapters.delivery_matching import event_facts, may_receive, wants
@@ -131,16 +132,18 @@ def _page_query(request: web.Request, subscription_id: str) -> AttemptQuery:
         if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
             raise bad_parameter("limit", f"must be an integer 1..{MAX_PAGE}, got {raw!r}")
         limit = int(raw)
+    skip = 0
     if "cursor" in query:
-        raw = query["cursor"]
-        if not raw.isdigit():
-            raise bad_parameter("cursor", "must be a cursor from a previous page")
-        window = ScanWindow(offset=int(raw))
+        position = parse_cursor(query["cursor"])
+        if position is None:
+            raise bad_parameter("cursor", "must be the next_cursor of a previous page")
+        offset, skip = position
+        window = ScanWindow(offset=offset)
     elif "since" in query:
         window = ScanWindow(since=_parse_time("since", query["since"]))
     else:
         window = ScanWindow(since=context(request).clock() - DEFAULT_LOOKBACK)
-    return AttemptQuery(subscription_id, status=status, window=window, limit=limit)
+    return AttemptQuery(subscription_id, status=status, window=window, limit=limit, skip=skip)
 
 
 async def list_deliveries(request: web.Request) -> web.Response:
@@ -159,7 +162,7 @@ async def list_deliveries(request: web.Request) -> web.Response:
     return json_response(
         {
             "deliveries": [_public(entry) for entry in page.entries],
-            "next_cursor": None if page.next_offset is None else str(page.next_offset),
+            "next_cursor": page.next_cursor,
         }
     )
 

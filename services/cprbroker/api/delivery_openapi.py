@@ -64,7 +64,7 @@ _PAGE = [
         "in": "query",
         "required": False,
         "description": "next_cursor of the previous page",
-        "schema": {"type": "string", "pattern": "^[0-9]+$"},
+        "schema": {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$"},
     },
     {
         "name": "limit",
