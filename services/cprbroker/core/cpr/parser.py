@@ -35,8 +35,8 @@ from cprbroker.core.cpr.framing import (
     split_fixed_length,
     split_lines,
 )
-from cprbroker.core.cpr.pnr import is_valid_pnr
-from cprbroker.core.cpr.records import Extract, PersonRecords, Record, RecordSet
+from cprbroker.core.cpr.grouping import bad_pnr, born_ok, group_checked, keep_other, person_of
+from cprbroker.core.cpr.records import Extract, PersonRecords, RecordSet
 from cprbroker.core.errors import FramingError, RecordError
 
 __all__ = ["parse_extract", "parse_records"]
@@ -59,9 +59,6 @@ def _entries(strict: bool) -> dict[str, _Entry]:
 
 _STRICT = _entries(strict=True)
 _FAST = _entries(strict=False)
-# Per data record type, what is left to check once the record is known to be
-# well-formed: (other PNR spans, role).
-_CHECKED = {code: (spans, role) for code, (_, _, spans, role) in _FAST.items()}
 _DATA_LAYOUTS = {code: COMPILED[code] for code in _FAST}
 
 
@@ -181,7 +178,7 @@ def _collect(
     gc.disable()
     try:
         if checked:
-            groups = _group_checked(body, first_line, source, result)
+            groups = group_checked(body, first_line, source, result, _FAST)
         else:
             groups = _check_records(body, first_line, source, strict, result)
         result.record_count += len(body)
@@ -204,7 +201,7 @@ def _check_records(
     table = _STRICT if strict else _FAST
     groups: dict[str, list[int]] = {}
     errors = result.rejected
-    born_ok: dict[str, bool] = {}
+    born_cache: dict[str, bool] = {}
     last_pnr = ""
     last_group: list[int] = []
     for index, text in enumerate(body):
@@ -224,7 +221,7 @@ def _check_records(
             continue
         pnr = line[3:13]
         if role:  # 910 error records and 997 receipts
-            _keep_other(line, first_line + index, source, born_ok, result)
+            keep_other(line, first_line + index, source, born_cache, result)
             continue
         # A person's records usually stand together: skip the dict then.
         if pnr == last_pnr:
@@ -232,85 +229,18 @@ def _check_records(
         else:
             found = groups.get(pnr)
             if found is None:
-                if not _born_ok(pnr, born_ok):
-                    errors.append(_bad_pnr(line, "PNR", pnr, first_line + index, source, pnr))
+                if not born_ok(pnr, born_cache):
+                    errors.append(bad_pnr(line, "PNR", pnr, first_line + index, source, pnr))
                     continue
                 found = groups[pnr] = []
             group, last_pnr, last_group = found, pnr, found
         if spans:
-            bad = _bad_related_pnr(line, spans, born_ok)
+            bad = _bad_related_pnr(line, spans, born_cache)
             if bad is not None:
-                errors.append(_bad_pnr(line, *bad, first_line + index, source, pnr))
+                errors.append(bad_pnr(line, *bad, first_line + index, source, pnr))
                 continue
         group.append(index)
     return groups
-
-
-def _group_checked(
-    body: list[str], first_line: int, source: str, result: RecordSet
-) -> dict[str, list[int]]:
-    """As :func:`_check_records` for records already known to be well-formed
-    at full length: only the CPR numbers are left to check."""
-    table = _CHECKED
-    groups: dict[str, list[int]] = {}
-    errors = result.rejected
-    born_ok: dict[str, bool] = {}
-    # Related CPR numbers already found valid (blank and zeros: no person).
-    related_ok = {" " * 10, "0" * 10}
-    last_pnr = ""
-    last_group: list[int] = []
-    for index, line in enumerate(body):
-        spans, role = table[line[:3]]
-        if role:  # 910 error records and 997 receipts
-            _keep_other(line, first_line + index, source, born_ok, result)
-            continue
-        pnr = line[3:13]
-        if pnr == last_pnr:
-            group = last_group
-        else:
-            found = groups.get(pnr)
-            if found is None:
-                if not _born_ok(pnr, born_ok):
-                    errors.append(_bad_pnr(line, "PNR", pnr, first_line + index, source, pnr))
-                    continue
-                found = groups[pnr] = []
-            group, last_pnr, last_group = found, pnr, found
-        if spans:
-            bad = None
-            for name, start, end in spans:
-                value = line[start:end]
-                if value not in related_ok:
-                    if not _born_ok(value, born_ok):
-                        bad = name, value
-                        break
-                    related_ok.add(value)
-            if bad is not None:
-                errors.append(_bad_pnr(line, *bad, first_line + index, source, pnr))
-                continue
-        group.append(index)
-    return groups
-
-
-def _keep_other(
-    line: str, line_no: int, source: str, born_ok: dict[str, bool], result: RecordSet
-) -> None:
-    """File a well-formed 910 error record or 997 receipt."""
-    if line.startswith("910"):
-        result.error_records.append(Record("910", line_no, line))
-    elif not _born_ok(line[3:13], born_ok):
-        result.rejected.append(_bad_pnr(line, "PNR", line[3:13], line_no, source, line[3:13]))
-    else:
-        result.receipts.append(Record(line[:3], line_no, line))
-
-
-def _born_ok(pnr: str, cache: dict[str, bool]) -> bool:
-    """Whether the 10 digits ``pnr`` form a valid birth date (cached on the
-    first 7 digits, which alone decide it)."""
-    key = pnr[:7]
-    ok = cache.get(key)
-    if ok is None:
-        ok = cache[key] = is_valid_pnr(pnr)
-    return ok
 
 
 def _bad_related_pnr(
@@ -320,15 +250,9 @@ def _bad_related_pnr(
     number (blank and all zeros mean "no related person")."""
     for name, start, end in spans:
         value = line[start:end]
-        if value[0] != " " and value != "0000000000" and not _born_ok(value, cache):
+        if value[0] != " " and value != "0000000000" and not born_ok(value, cache):
             return name, value
     return None
-
-
-def _person_of(line: str) -> str | None:
-    """The PNR at 4-13 if it is one, to know which person a bad record refuses."""
-    candidate = line[3:13]
-    return candidate if is_valid_pnr(candidate) else None
 
 
 def _unknown_type(line: str, line_no: int, source: str) -> RecordError:
@@ -348,7 +272,7 @@ def _unknown_type(line: str, line_no: int, source: str) -> RecordError:
         field="RECORDTYPE",
         value=record_type,
         reason=reason,
-        pnr=_person_of(line),
+        pnr=person_of(line),
     )
 
 
@@ -360,7 +284,7 @@ def _too_long(line: str, length: int, line_no: int, source: str) -> RecordError:
         field="(after the record's end)",
         value=line[length:],
         reason=f"line is {len(line)} characters, record {line[:3]} has {length}",
-        pnr=_person_of(line),
+        pnr=person_of(line),
     )
 
 
@@ -373,21 +297,6 @@ def _bad_field(compiled: CompiledLayout, line: str, line_no: int, source: str) -
         field=name,
         value=raw,
         reason=reason,
-        pnr=_person_of(line) if compiled.has_key_pnr else None,
+        pnr=person_of(line) if compiled.has_key_pnr else None,
         value_in_message=not is_pnr,
-    )
-
-
-def _bad_pnr(  # noqa: PLR0917 - called on the hot path's error branch only
-    line: str, field: str, value: str, line_no: int, source: str, person: str
-) -> RecordError:
-    return RecordError(
-        source=source,
-        line=line_no,
-        record_type=line[:3],
-        field=field,
-        value=value,
-        reason="not a CPR number (10 digits, a valid birth date by the century rule)",
-        pnr=person,
-        value_in_message=False,
     )
