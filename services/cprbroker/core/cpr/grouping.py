@@ -3,6 +3,7 @@ numbers that decide which persons are refused (cpr-domain.md §7.1)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 
 from cprbroker.core.cpr.pnr import is_valid_pnr
@@ -29,7 +30,7 @@ def group_checked(
     groups: dict[str, list[int]] = {}
     errors = result.rejected
     cache: dict[str, bool] = {}
-    related_ok = {" " * 10, "0" * 10}  # valid so far; blank and zeros: no person
+    every_year_days = _EVERY_YEAR_DAYS
     last_pnr = ""
     last_group: list[int] = []
     for index, line in enumerate(body):
@@ -53,11 +54,14 @@ def group_checked(
             bad = None
             for name, start, end in spans:
                 value = line[start:end]
-                if value not in related_ok:
-                    if not born_ok(value, cache):
-                        bad = name, value
-                        break
-                    related_ok.add(value)
+                if (
+                    value[:4] not in every_year_days
+                    and value[0] != " "  # blank and zeros: no related person
+                    and value != "0000000000"
+                    and not born_ok(value, cache)
+                ):
+                    bad = name, value
+                    break
             if bad is not None:
                 errors.append(bad_pnr(line, *bad, first_line + index, source, pnr))
                 continue
@@ -78,9 +82,20 @@ def keep_other(
         result.receipts.append(Record(line[:3], line_no, line))
 
 
+# Every DDMM that is a date in every year: with any YY and 7th digit these
+# make a valid birth date (the century rule always yields a year), so only
+# 29 February needs the century rule.
+_EVERY_YEAR_DAYS = frozenset(
+    f"{day:%d%m}" for day in (dt.date(2001, 1, 1) + dt.timedelta(days=n) for n in range(365))
+)
+
+
 def born_ok(pnr: str, cache: dict[str, bool]) -> bool:
-    """Whether the 10 digits ``pnr`` form a valid birth date (cached on the
-    first 7 digits, which alone decide it)."""
+    """Whether the 10 digits ``pnr`` (the record patterns ensure digits) form
+    a valid birth date; the rare cases are cached on the first 7 digits,
+    which alone decide it."""
+    if pnr[:4] in _EVERY_YEAR_DAYS:
+        return True
     key = pnr[:7]
     ok = cache.get(key)
     if ok is None:
