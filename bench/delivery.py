@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import os
 import signal
@@ -39,7 +40,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import aiohttp
-from aiohttp import web
 from aiokafka import AIOKafkaProducer
 
 from cprbroker.adapters.avro_codec import default_codec
@@ -62,6 +62,7 @@ from cprbroker.delivery.settings import DeliverySettings
 CONCURRENCY_PER_SUBSCRIPTION = 8
 CONNECTIONS_PER_HOST = 64
 OWNER = "bench"
+RECEIVER_SCRIPT = Path(__file__).resolve().with_name("delivery_receiver.py")
 
 
 # -- synthetic data ---------------------------------------------------------------
@@ -99,50 +100,15 @@ def event_of(n: int, run: str) -> BusinessEvent:
     )
 
 
-# -- the receiver process -----------------------------------------------------------
-
-
-def serve_receiver() -> None:
-    """Run the receiver (``--receiver``): records webhook-id and arrival time of
-    every POST, answers 204; ``GET /arrivals`` hands them over; prints its port."""
-    arrivals: list[tuple[str, float]] = []
-
-    async def receive(request: web.Request) -> web.Response:
-        await request.read()
-        arrivals.append((request.headers.get("webhook-id", ""), time.time()))
-        return web.Response(status=204)
-
-    async def dump(request: web.Request) -> web.Response:
-        return web.json_response(arrivals)
-
-    async def count(request: web.Request) -> web.Response:
-        return web.Response(text=str(len(arrivals)))
-
-    async def reset(request: web.Request) -> web.Response:
-        arrivals.clear()
-        return web.Response(status=204)
-
-    async def main() -> None:
-        app = web.Application()
-        app.router.add_post("/hook/{sub}", receive)
-        app.router.add_get("/arrivals", dump)
-        app.router.add_get("/count", count)
-        app.router.add_post("/reset", reset)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        print(runner.addresses[0][1], flush=True)
-        await asyncio.Event().wait()
-
-    asyncio.run(main())
+# -- the receiver -----------------------------------------------------------------
 
 
 class Receiver:
-    """The receiver process, seen from the benchmark."""
+    """The receiver process (``bench/delivery_receiver.py``), seen from the benchmark."""
 
     def __init__(self) -> None:
         self._process = subprocess.Popen(
-            [sys.executable, str(Path(__file__).resolve()), "--receiver"],
+            [sys.executable, str(RECEIVER_SCRIPT)],
             stdout=subprocess.PIPE,
         )
         if self._process.stdout is None:
@@ -203,14 +169,13 @@ class Figures:
     rate: float
 
 
+_TOPICS = ("events", "subscriptions", "subscription_pnrs", "clients", "deliveries",
+           "deliveries_dlq", "delivery_attempts", "audit")  # fmt: skip
+
+
 def settings_for(bootstrap: str, run: str) -> DeliverySettings:
     names = TopicNames()
-    topics = replace(
-        names,
-        **{f: f"bench.{run}.{getattr(names, f)}" for f in ("events", "subscriptions",
-           "subscription_pnrs", "clients", "deliveries", "deliveries_dlq",
-           "delivery_attempts", "audit")},
-    )  # fmt: skip
+    topics = replace(names, **{f: f"bench.{run}.{getattr(names, f)}" for f in _TOPICS})
     return DeliverySettings(
         bootstrap_servers=bootstrap, topics=topics, group_id=f"bench.{run}", topic_partitions=6
     )
@@ -226,9 +191,7 @@ def role_environment(settings: DeliverySettings, metrics_port: int) -> dict[str,
         CPRBROKER_DELIVERY_CONCURRENCY=str(CONCURRENCY_PER_SUBSCRIPTION),
         CPRBROKER_WEBHOOK_CONNECTIONS_PER_HOST=str(CONNECTIONS_PER_HOST),
     )
-    for name in ("events", "subscriptions", "subscription_pnrs", "clients", "deliveries",
-                 "deliveries_dlq", "delivery_attempts", "audit"):  # fmt: skip
-        env[f"CPRBROKER_TOPIC_{name.upper()}"] = getattr(settings.topics, name)
+    env.update({f"CPRBROKER_TOPIC_{f.upper()}": getattr(settings.topics, f) for f in _TOPICS})
     return env
 
 
@@ -297,24 +260,18 @@ async def wait_ready(port: int, role: subprocess.Popen[bytes]) -> None:
         for _ in range(600):
             if role.poll() is not None:
                 raise RuntimeError(f"cprbroker delivery exited with {role.returncode}")
-            try:
+            with contextlib.suppress(aiohttp.ClientError):
                 async with http.get(f"http://127.0.0.1:{port}/readyz") as response:
                     if response.status == 200:
                         return
-            except aiohttp.ClientError:
-                pass
             await asyncio.sleep(0.2)
     raise RuntimeError("cprbroker delivery did not become ready")
 
 
 def start_role(env: dict[str, str]) -> subprocess.Popen[bytes]:
     """``cprbroker delivery`` as a process of its own (its log discarded)."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "cprbroker.cli", "delivery"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    command = [sys.executable, "-m", "cprbroker.cli", "delivery"]
+    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
 
 
 def free_port() -> int:
@@ -468,11 +425,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=1000.0)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--small", action="store_true", help="1 and 10 subscriptions, seconds")
-    parser.add_argument("--receiver", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.receiver:
-        serve_receiver()
-        return 0
     if not args.bootstrap:
         parser.error("give --bootstrap or set KAFKA_BOOTSTRAP_SERVERS (cprbroker kafka start)")
     counts = [int(c) for c in args.subscriptions.split(",")]
