@@ -85,7 +85,9 @@ def faust_app(settings: ProcessorSettings) -> faust.App:
         topic_replication_factor=1,
         table_standby_replicas=0,
         consumer_auto_offset_reset="earliest",
-        broker_commit_every=max(settings.batch_size, 1000),
+        # Commit by time (commit_interval) or after ten batches, whichever first:
+        # each commit flushes the producer, which stalls intake for a moment.
+        broker_commit_every=10 * settings.batch_size,
         broker_commit_interval=settings.commit_interval,
         # A killed worker's group member lingers until its session times out.
         broker_session_timeout=10.0,
