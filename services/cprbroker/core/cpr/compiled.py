@@ -113,19 +113,54 @@ def _branches(rests: Mapping[str, str], depth: int) -> str:
     return "(?:" + "|".join(options) + ")"
 
 
+# A related person's CPR number in a line checked as a whole: blank, zeros, or
+# a day and month that exist (29 February included: the caller checks those
+# against the century rule, see ``rare_lines_pattern``).
+_DAY_MONTH = (
+    "(?:(?:0[1-9]|1[0-9]|2[0-9])(?:0[1-9]|1[0-2])|30(?:0[13-9]|1[0-2])|31(?:0[13578]|1[02]))"
+)
+_RELATED_PNR = f"(?:{_DAY_MONTH}[0-9]{{6}}| {{10}}|0{{10}})"
+
+
+def _line_field_pattern(spec: FieldSpec, record_type: str, text: str) -> str:
+    if spec.kind is FieldKind.PNR and spec.start != 4:
+        if spec.length != 10:
+            raise ValueError(f"record {record_type} field {spec.name}: a PNR has 10 digits")
+        return _RELATED_PNR
+    return _field_pattern(spec, record_type, text)
+
+
+def rare_lines_pattern(
+    layouts: Mapping[str, CompiledLayout], whole: tuple[str, ...]
+) -> re.Pattern[bytes]:
+    """A pattern over ISO-8859-1 bytes matching a line break followed by a
+    line whose record type is in ``whole``, or whose related CPR number (a
+    PNR field other than the key) starts with 2902: the lines that a check
+    by ``lines_pattern`` leaves to be looked at one by one. (One search for
+    all of them costs less than one search of the file per kind.)"""
+    options = [re.escape(code) for code in whole]
+    for code, compiled in layouts.items():
+        options.extend(
+            f"{re.escape(code)}(?s:.){{{start - 3}}}2902" for _, start, _ in compiled.pnr_spans
+        )
+    return re.compile(f"\\n(?:{'|'.join(options)})".encode("latin-1"))
+
+
 def lines_pattern(
     layouts: Mapping[str, CompiledLayout], *, strict: bool, crlf: bool
 ) -> re.Pattern[bytes]:
     """A pattern over ISO-8859-1 bytes accepting any run of whole lines, each
     ended by CRLF if ``crlf`` else by LF, that are well-formed records, at full
-    length, of the given layouts. If ``strict`` is false, the input must
-    already be known to hold only printable bytes, LF, and CR before LF.
+    length, of the given layouts, whose related CPR numbers are blank, zeros
+    or start with a day and month that exist. If ``strict`` is false, the
+    input must already be known to hold only printable bytes, LF, and CR
+    before LF.
 
     The run is matched possessively, so checking a whole file in one call
     needs no memory per line."""
     text = PRINTABLE if strict else _IN_LINE
     rests = {
-        code: "".join(_field_pattern(spec, code, text) for spec in compiled.layout.fields[1:])
+        code: "".join(_line_field_pattern(spec, code, text) for spec in compiled.layout.fields[1:])
         for code, compiled in layouts.items()
     }
     if not all(compiled.layout.fields[0].name == "RECORDTYPE" for compiled in layouts.values()):

@@ -4,6 +4,7 @@ numbers that decide which persons are refused (cpr-domain.md §7.1)."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Mapping
 
 from cprbroker.core.cpr.pnr import is_valid_pnr
@@ -13,60 +14,67 @@ from cprbroker.core.errors import RecordError
 _Spans = tuple[tuple[str, int, int], ...]
 
 
-def group_checked(
+def group_checked(  # noqa: PLR0917 - the parser's one call
     body: list[str],
     first_line: int,
     source: str,
     result: RecordSet,
     kinds: Mapping[str, tuple[object, object, _Spans, int]],
+    rare: list[int],
 ) -> dict[str, list[int]]:
-    """Group records already known to be well-formed at full length by PNR;
-    only the CPR numbers are left to check. ``kinds`` maps each record type
-    to (length, pattern, other PNR spans, role), role 1 for 910 and 997.
+    """Group records already known to be well-formed at full length by PNR,
+    with their related CPR numbers valid except in the ``rare`` lines (which
+    hold every 910 and 997 record). ``kinds`` maps each record type to
+    (length, pattern, other PNR spans, role), role 1 for 910 and 997.
     Returns PNR -> indices into ``body`` (``body[i]`` is on line
-    ``first_line + i``); errors go to ``result.rejected``.
+    ``first_line + i``); errors go to ``result.rejected``, in line order.
     """
-    table = {code: (spans, role) for code, (_, _, spans, role) in kinds.items()}
-    groups: dict[str, list[int]] = {}
     errors = result.rejected
+    already = len(errors)
     cache: dict[str, bool] = {}
-    every_year_days = _EVERY_YEAR_DAYS
-    last_pnr = ""
-    last_group: list[int] = []
-    for index, line in enumerate(body):
-        spans, role = table[line[:3]]
+    left_out: set[int] = set()
+    for index in rare:
+        line = body[index]
+        _, _, spans, role = kinds[line[:3]]
         if role:  # 910 error records and 997 receipts
             keep_other(line, first_line + index, source, cache, result)
+            left_out.add(index)
             continue
         pnr = line[3:13]
-        # A person's records usually stand together: skip the dict then.
-        if pnr == last_pnr:
-            group = last_group
+        bad = bad_related_pnr(line, spans, cache) if born_ok(pnr, cache) else None
+        if bad is not None:
+            errors.append(bad_pnr(line, *bad, first_line + index, source, pnr))
+            left_out.add(index)
+    # A person's records usually stand together: one step per run of a PNR.
+    pnrs = [line[3:13] for line in body]
+    groups: dict[str, list[int]] = {}
+    for pnr, run in itertools.groupby(range(len(body)), pnrs.__getitem__):
+        # One use of ``run`` per branch.
+        indices = [i for i in run if i not in left_out] if left_out else list(run)  # noqa: B031
+        if not indices:
+            continue
+        found = groups.get(pnr)
+        if found is not None:
+            found += indices
+        elif born_ok(pnr, cache):
+            groups[pnr] = indices
         else:
-            found = groups.get(pnr)
-            if found is None:
-                if not born_ok(pnr, cache):
-                    errors.append(bad_pnr(line, "PNR", pnr, first_line + index, source, pnr))
-                    continue
-                found = groups[pnr] = []
-            group, last_pnr, last_group = found, pnr, found
-        if spans:
-            bad = None
-            for name, start, end in spans:
-                value = line[start:end]
-                if (
-                    value[:4] not in every_year_days
-                    and value[0] != " "  # blank and zeros: no related person
-                    and value != "0000000000"
-                    and not born_ok(value, cache)
-                ):
-                    bad = name, value
-                    break
-            if bad is not None:
-                errors.append(bad_pnr(line, *bad, first_line + index, source, pnr))
-                continue
-        group.append(index)
+            errors.extend(
+                bad_pnr(body[i], "PNR", pnr, first_line + i, source, pnr) for i in indices
+            )
+    if len(errors) - already > 1:
+        errors[already:] = sorted(errors[already:], key=lambda error: error.line or 0)
     return groups
+
+
+def bad_related_pnr(line: str, spans: _Spans, cache: dict[str, bool]) -> tuple[str, str] | None:
+    """The first CPR-number field other than the key that is not a valid
+    number (blank and all zeros mean "no related person"): (name, value)."""
+    for name, start, end in spans:
+        value = line[start:end]
+        if value[0] != " " and value != "0000000000" and not born_ok(value, cache):
+            return name, value
+    return None
 
 
 def keep_other(

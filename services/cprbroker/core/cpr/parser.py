@@ -27,7 +27,12 @@ import gc
 import re
 from collections.abc import Callable
 
-from cprbroker.core.cpr.compiled import COMPILED, CompiledLayout, lines_pattern
+from cprbroker.core.cpr.compiled import (
+    COMPILED,
+    CompiledLayout,
+    lines_pattern,
+    rare_lines_pattern,
+)
 from cprbroker.core.cpr.framing import (
     check_encoding,
     parse_end,
@@ -35,7 +40,14 @@ from cprbroker.core.cpr.framing import (
     split_fixed_length,
     split_lines,
 )
-from cprbroker.core.cpr.grouping import bad_pnr, born_ok, group_checked, keep_other, person_of
+from cprbroker.core.cpr.grouping import (
+    bad_pnr,
+    bad_related_pnr,
+    born_ok,
+    group_checked,
+    keep_other,
+    person_of,
+)
 from cprbroker.core.cpr.records import Extract, PersonRecords, RecordSet
 from cprbroker.core.errors import FramingError, RecordError
 
@@ -67,6 +79,11 @@ def _lines(*, strict: bool, crlf: bool) -> re.Pattern[bytes]:
     return lines_pattern(_DATA_LAYOUTS, strict=strict, crlf=crlf)
 
 
+@functools.cache
+def _rare_lines_pattern() -> re.Pattern[bytes]:
+    return rare_lines_pattern(_DATA_LAYOUTS, ("910", "997"))
+
+
 def parse_extract(data: bytes, *, source: str) -> Extract:
     """Parse a whole delta file (000 ... 999).
 
@@ -74,7 +91,7 @@ def parse_extract(data: bytes, *, source: str) -> Extract:
     the file as a whole is refused; bad records are reported in
     ``Extract.rejected`` and their persons left out of ``Extract.persons``.
     """
-    records, strict, checked = _split(data, source, framed=True)
+    records, strict, rare = _split(data, source, framed=True)
     if not records:
         raise FramingError(source, "no records")
     start = parse_start(records[0], source)
@@ -91,7 +108,7 @@ def parse_extract(data: bytes, *, source: str) -> Extract:
     result = Extract(source=source, start=start, end=end)
     # Records first: a misplaced 000/999 is a more precise diagnosis than the
     # counter mismatch it also causes.
-    _collect(body, 2, source, strict, result, checked=checked)
+    _collect(body, 2, source, strict, result, rare=rare)
     if end.counter != len(body):
         raise FramingError(
             source,
@@ -101,18 +118,19 @@ def parse_extract(data: bytes, *, source: str) -> Extract:
     return result
 
 
-def _split(data: bytes, source: str, *, framed: bool) -> tuple[list[str], bool, bool]:
+def _split(data: bytes, source: str, *, framed: bool) -> tuple[list[str], bool, list[int] | None]:
     """Check the encoding and split ``data`` into records (see framing).
-    Returns the records, whether text fields need a per-character check, and
-    whether every record between the first and the last is already known to
-    be a well-formed data record at full length."""
+    Returns the records, whether text fields need a per-character check, and,
+    if every record between the first and the last is already known to be a
+    well-formed data record at full length, the lines among them to look at
+    one by one (see :func:`_body_well_formed`)."""
     check_encoding(data, source)
     line_broken = _line_broken(data) if framed else (b"\n" in data or b"\r" in data)
     if not line_broken:
         text = data.decode("latin-1")
-        return (*split_fixed_length(text, data, source, COMPILED), False)
+        return (*split_fixed_length(text, data, source, COMPILED), None)
     records, strict = split_lines(data)
-    return records, strict, framed and _body_well_formed(data, records, strict)
+    return records, strict, _body_well_formed(data, records, strict) if framed else None
 
 
 def _line_broken(data: bytes) -> bool:
@@ -125,23 +143,39 @@ def _line_broken(data: bytes) -> bool:
     return not data[35:first_break].strip(b" \r")
 
 
-def _body_well_formed(data: bytes, records: list[str], strict: bool) -> bool:
-    """Whether the lines between the first and the last non-empty line are
-    all well-formed data records at full length: one pattern over the whole
-    file costs far less than one match per record."""
+def _body_well_formed(data: bytes, records: list[str], strict: bool) -> list[int] | None:
+    """If the lines between the first and the last non-empty line are all
+    well-formed data records at full length (one pattern over the whole file
+    costs far less than one match per record): the indices among them of the
+    910 and 997 records and of the records with a related CPR number born on
+    29 February, in order. Otherwise ``None``."""
     first = data.find(b"\n") + 1
     end = len(data)
     while end > first and data[end - 1] in b"\r\n":
         end -= 1
     last = data.rfind(b"\n", 0, end) + 1
     if last <= first:
-        return len(records) <= 2
+        return [] if len(records) <= 2 else None
     # The lines checked must be exactly the records between the first and the
     # last (a stray CR at the end may make the split differ).
     if data.count(b"\n", first, last) != len(records) - 2:
-        return False
-    pattern = _lines(strict=strict, crlf=b"\r" in data)
-    return pattern.fullmatch(data, first, last) is not None
+        return None
+    if _lines(strict=strict, crlf=b"\r" in data).fullmatch(data, first, last) is None:
+        return None
+    return _rare_lines(data, first, last)
+
+
+def _rare_lines(data: bytes, first: int, last: int) -> list[int]:
+    """The indices of the lines in ``data[first:last]`` (line 0 starting at
+    ``first``) that are 910 or 997 records or have a related CPR number
+    starting with 2902, in order."""
+    rare: list[int] = []
+    index, counted = 0, first - 1  # line 0 follows the line break at first - 1
+    for found in _rare_lines_pattern().finditer(data, first - 1, last):
+        index += data.count(b"\n", counted, found.start())
+        counted = found.start()
+        rare.append(index)
+    return rare
 
 
 def parse_records(data: bytes, *, source: str) -> RecordSet:
@@ -163,22 +197,24 @@ def _collect(
     strict: bool,
     result: RecordSet,
     *,
-    checked: bool = False,
+    rare: list[int] | None = None,
 ) -> None:
     """Check every data record in ``body`` and group the good ones by PNR.
 
     ``body[i]`` is on line ``first_line + i``. Trimmed records are padded in
     place, so ``body`` then holds every record at full length; the persons
-    keep it and read their records from it. ``checked``: every record is
-    already known to be well-formed at full length.
+    keep it and read their records from it. If ``rare`` is not None, every
+    record is already known to be well-formed at full length, and so are its
+    related CPR numbers unless its index is in ``rare`` (see
+    :func:`_body_well_formed`).
     """
     # The records are not cyclic; collecting cycles while millions of objects
     # are created costs more than the parse itself.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        if checked:
-            groups = group_checked(body, first_line, source, result, _FAST)
+        if rare is not None:
+            groups = group_checked(body, first_line, source, result, _FAST, rare)
         else:
             groups = _check_records(body, first_line, source, strict, result)
         result.record_count += len(body)
@@ -235,24 +271,12 @@ def _check_records(
                 found = groups[pnr] = []
             group, last_pnr, last_group = found, pnr, found
         if spans:
-            bad = _bad_related_pnr(line, spans, born_cache)
+            bad = bad_related_pnr(line, spans, born_cache)
             if bad is not None:
                 errors.append(bad_pnr(line, *bad, first_line + index, source, pnr))
                 continue
         group.append(index)
     return groups
-
-
-def _bad_related_pnr(
-    line: str, spans: tuple[tuple[str, int, int], ...], cache: dict[str, bool]
-) -> tuple[str, str] | None:
-    """The first CPR-number field other than the key that is not a valid
-    number (blank and all zeros mean "no related person")."""
-    for name, start, end in spans:
-        value = line[start:end]
-        if value[0] != " " and value != "0000000000" and not born_ok(value, cache):
-            return name, value
-    return None
 
 
 def _unknown_type(line: str, line_no: int, source: str) -> RecordError:
