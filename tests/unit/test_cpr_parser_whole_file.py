@@ -158,3 +158,13 @@ def test_error_records_and_receipts_among_persons(
     [error] = extract.rejected
     assert (error.line, error.record_type, error.field) == (8, "997", "PNR")
     assert erna in {p.pnr for p in extract.persons}
+
+
+def test_persons_spanning_blocks_are_grouped_as_one(
+    synthetic: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    whole = _summary(parse_extract(synthetic, source="f.txt"))
+    monkeypatch.setattr("cprbroker.core.cpr.grouping._BLOCK", 3)
+    passed, extract = _both_ways(synthetic, monkeypatch)
+    assert passed
+    assert _summary(extract) == whole

@@ -12,6 +12,7 @@ from cprbroker.core.cpr.records import Record, RecordSet
 from cprbroker.core.errors import RecordError
 
 _Spans = tuple[tuple[str, int, int], ...]
+_BLOCK = 1 << 20
 
 
 def group_checked(  # noqa: PLR0917 - the parser's one call
@@ -46,22 +47,28 @@ def group_checked(  # noqa: PLR0917 - the parser's one call
             errors.append(bad_pnr(line, *bad, first_line + index, source, pnr))
             left_out.add(index)
     # A person's records usually stand together: one step per run of a PNR.
-    pnrs = [line[3:13] for line in body]
+    # The PNRs are sliced out a block at a time, to hold a block's, not a file's.
     groups: dict[str, list[int]] = {}
-    for pnr, run in itertools.groupby(range(len(body)), pnrs.__getitem__):
-        # One use of ``run`` per branch.
-        indices = [i for i in run if i not in left_out] if left_out else list(run)  # noqa: B031
-        if not indices:
-            continue
-        found = groups.get(pnr)
-        if found is not None:
-            found += indices
-        elif born_ok(pnr, cache):
-            groups[pnr] = indices
-        else:
-            errors.extend(
-                bad_pnr(body[i], "PNR", pnr, first_line + i, source, pnr) for i in indices
-            )
+    pnrs: list[str | None] = [None] * len(body)
+    for begin in range(0, len(body), _BLOCK):
+        stop = min(begin + _BLOCK, len(body))
+        pnrs[begin:stop] = [line[3:13] for line in body[begin:stop]]
+        for key, run in itertools.groupby(range(begin, stop), pnrs.__getitem__):
+            # One use of ``run`` per branch.
+            indices = [i for i in run if i not in left_out] if left_out else list(run)  # noqa: B031
+            if not indices or key is None:
+                continue
+            pnr = key
+            found = groups.get(pnr)
+            if found is not None:
+                found += indices
+            elif born_ok(pnr, cache):
+                groups[pnr] = indices
+            else:
+                errors.extend(
+                    bad_pnr(body[i], "PNR", pnr, first_line + i, source, pnr) for i in indices
+                )
+        pnrs[begin:stop] = itertools.repeat(None, stop - begin)
     if len(errors) - already > 1:
         errors[already:] = sorted(errors[already:], key=lambda error: error.line or 0)
     return groups
