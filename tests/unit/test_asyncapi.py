@@ -344,9 +344,13 @@ def test_the_person_record_messages_ingest_writes_fit_the_document() -> None:
     persons = list(extract.persons)
     assert persons
     for person in persons:
-        value = json.loads(encode_person(file, person))
+        header, _, body = encode_person(file, person).partition(b"\n")
+        value = json.loads(header)
         assert violations(value, "PersonRecordValue") == []
         assert violations(person.pnr, "Pnr") == []
+        records = body.decode("latin-1").split("\n")
+        assert len(records) == len(value["lines"])
+        assert all(record[3:13] == person.pnr for record in records)
     end = json.loads(encode_file_end(FileEnd(file, 0, 6, len(persons))))
     assert violations(end, "FileEndValue") == []
 
