@@ -10,6 +10,7 @@ carry the same ``webhook-id``.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import Callable, Iterable
@@ -28,6 +29,8 @@ from cprbroker.core.errors import EventFormatError, KafkaUnavailableError
 from cprbroker.delivery.view import SubscriptionView
 
 log = structlog.get_logger(__name__)
+
+_YIELD_EVERY = 8
 
 
 class FanOut:
@@ -95,6 +98,10 @@ class FanOut:
                     for record in records:
                         await self._fan_out(record)
                         self._positions[tp] = record.offset + 1
+                        if record.offset % _YIELD_EVERY == 0:
+                            # Decoding and matching are CPU work: let the
+                            # sender's requests make progress in between.
+                            await asyncio.sleep(0)
                 if self._clock() - self._last_commit >= self._commit_interval:
                     await self.commit()
         except KafkaError as exc:

@@ -44,6 +44,7 @@ Record: TypeAlias = Any
 _RETRY_PAUSE = 1.0
 _MAX_SLEEP = 1.0
 _REVOKE_WAIT = 10.0
+_YIELD_EVERY = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +65,8 @@ class StageConfig:
 class _Lane(Generic[T]):
     tp: TopicPartition
     tracker: OffsetTracker = field(default_factory=OffsetTracker)
-    buffer: deque[tuple[Record, T]] = field(default_factory=deque)
+    buffer: deque[Record] = field(default_factory=deque)
+    head: T | None = None  # the first buffered record, prepared
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     in_flight: set[asyncio.Task[None]] = field(default_factory=set)
     dispatcher: asyncio.Task[None] | None = None
@@ -168,7 +170,9 @@ class ConcurrentStage(Generic[T]):
             return  # revoked while the fetch was under way
         for record in records:
             lane.tracker.take(record.offset)
-            lane.buffer.append((record, self._prepare(record)))
+        # Records are prepared (decoded) one at a time as they reach the head,
+        # so a large fetch never holds the event loop for long.
+        lane.buffer.extend(records)
         lane.wake.set()
         if not lane.paused and len(lane.buffer) >= self.config.buffer_per_partition:
             consumer.pause(tp)
@@ -176,12 +180,16 @@ class ConcurrentStage(Generic[T]):
 
     async def _dispatch(self, lane: _Lane[T]) -> None:
         low_water = self.config.buffer_per_partition // 2
+        handed_out = 0
         while True:
             if not lane.buffer:
                 lane.wake.clear()
                 await lane.wake.wait()
                 continue
-            record, item = lane.buffer[0]
+            record = lane.buffer[0]
+            if lane.head is None:
+                lane.head = self._prepare(record)
+            item = lane.head
             wait = self._due_of(item) - self._clock()
             if wait > 0:
                 # Records of a tier fall due in about offset order: wait for the head.
@@ -189,12 +197,17 @@ class ConcurrentStage(Generic[T]):
                 continue
             await self._slots.acquire()
             lane.buffer.popleft()
+            lane.head = None
             if lane.paused and len(lane.buffer) <= low_water and self._consumer is not None:
                 self._consumer.resume(lane.tp)
                 lane.paused = False
             task = asyncio.create_task(self._run_one(lane, record, item))
             lane.in_flight.add(task)
             task.add_done_callback(lane.in_flight.discard)
+            handed_out += 1
+            if handed_out % _YIELD_EVERY == 0:
+                # Let the records already handed out make progress.
+                await asyncio.sleep(0)
 
     async def _run_one(self, lane: _Lane[T], record: Record, item: T) -> None:
         self._in_flight += 1
