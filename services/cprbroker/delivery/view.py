@@ -1,6 +1,10 @@
 """The delivery role's picture of subscriptions and clients, kept current from
 the compacted topics: the compiled matcher, signing secrets with rotation
 grace, and status transitions (for redriving dead letters on re-enable).
+
+The previous secret of a rotation is learnt by seeing the subscription's
+record change; a process started after compaction dropped the old record
+signs with the new secret only, even inside the grace period.
 """
 
 from __future__ import annotations
