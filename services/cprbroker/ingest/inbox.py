@@ -45,14 +45,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import structlog
-from aiokafka.errors import KafkaError
 
-from cprbroker.adapters.ingest_state import IngestState, KafkaIngestState
-from cprbroker.adapters.kafka_admin import ensure_topics
-from cprbroker.adapters.person_records_sink import Headers, KafkaPersonSink, PersonSink
+from cprbroker.adapters.ingest_state import IngestState
+from cprbroker.adapters.person_records_sink import Headers, PersonSink
 from cprbroker.core.errors import KafkaUnavailableError
 from cprbroker.core.events.sequence import Verdict, check_sequence
-from cprbroker.core.topics import topic_specs
 from cprbroker.ingest.inbox_layout import (
     REASON_SUFFIX,
     Arrival,
@@ -62,7 +59,7 @@ from cprbroker.ingest.inbox_layout import (
     move_aside,
     read_mark,
 )
-from cprbroker.ingest.run import FileReport, Outcome, ingest_file, new_producer
+from cprbroker.ingest.run import FileReport, Outcome, connected, ingest_file
 from cprbroker.ingest.settings import IngestSettings
 
 log = structlog.get_logger(__name__)
@@ -320,24 +317,5 @@ async def watch_inbox(
 
     Raises KafkaUnavailableError when Kafka cannot be reached at start.
     """
-    names = settings.topics
-    if settings.create_topics:
-        wanted = {names.person_records, names.person_records_dlq, names.ingest_state}
-        specs = [s for s in topic_specs(names, settings.partitions) if s.name in wanted]
-        await ensure_topics(settings.bootstrap_servers, specs)
-    producer = new_producer(settings)
-    try:
-        await producer.start()
-    except KafkaError as exc:
-        await producer.stop()
-        raise KafkaUnavailableError(f"cannot reach {settings.bootstrap_servers}: {exc}") from exc
-    state = KafkaIngestState(settings.bootstrap_servers, names.ingest_state, producer)
-    try:
-        await state.start()
-        sink = KafkaPersonSink(
-            producer, names.person_records, names.person_records_dlq, window=settings.window
-        )
+    async with connected(settings) as (state, sink):
         await InboxWatcher(inbox, state=state, sink=sink, status=status).run(stop)
-    finally:
-        await state.stop()
-        await producer.stop()

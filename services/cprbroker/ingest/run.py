@@ -16,10 +16,11 @@ already applied from that file and derives nothing for them twice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -198,6 +199,21 @@ async def run_ingest(
 
     Returns the exit status; raises KafkaUnavailableError when Kafka fails.
     """
+    async with connected(settings) as (state, sink):
+        return await ingest_files(
+            paths, state=state, sink=sink, full=full, allow_gap=allow_gap, err=err
+        )
+
+
+@contextlib.asynccontextmanager
+async def connected(
+    settings: IngestSettings,
+) -> AsyncIterator[tuple[KafkaIngestState, KafkaPersonSink]]:
+    """The ingest state and the person sink on Kafka, for the length of the block.
+
+    Creates ingest's topics when the settings say so. Raises
+    KafkaUnavailableError when Kafka cannot be reached.
+    """
     names = settings.topics
     if settings.create_topics:
         wanted = {names.person_records, names.person_records_dlq, names.ingest_state}
@@ -212,11 +228,11 @@ async def run_ingest(
     state = KafkaIngestState(settings.bootstrap_servers, names.ingest_state, producer)
     try:
         await state.start()
-        sink = KafkaPersonSink(
-            producer, names.person_records, names.person_records_dlq, window=settings.window
-        )
-        return await ingest_files(
-            paths, state=state, sink=sink, full=full, allow_gap=allow_gap, err=err
+        yield (
+            state,
+            KafkaPersonSink(
+                producer, names.person_records, names.person_records_dlq, window=settings.window
+            ),
         )
     finally:
         await state.stop()
