@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 
 import structlog
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
 
 from cprbroker.adapters.kafka_admin import ensure_topics
+from cprbroker.adapters.kafka_producer import start_producer
 from cprbroker.adapters.state_store import Apply, KafkaStateLog, StateLog
 from cprbroker.core.clients import (
     ApiClient,
@@ -25,7 +25,7 @@ from cprbroker.core.clients import (
     hash_token,
     issue_token,
 )
-from cprbroker.core.errors import ApiClientError, KafkaUnavailableError
+from cprbroker.core.errors import ApiClientError
 from cprbroker.core.topics import TopicSpec
 
 log = structlog.get_logger(__name__)
@@ -125,11 +125,7 @@ async def kafka_client_registry(
     (what ``cprbroker clients`` uses). Creates the topic if it is missing."""
     await ensure_topics(bootstrap_servers, [TopicSpec(topic, partitions, True, None)])
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all")
-    try:
-        await producer.start()
-    except KafkaError as exc:
-        await producer.stop()
-        raise KafkaUnavailableError(f"cannot reach {bootstrap_servers}: {exc}") from exc
+    await start_producer(producer, bootstrap_servers)
     try:
         registry = ClientRegistry(
             lambda name, apply: KafkaStateLog(bootstrap_servers, name, apply, producer), topic

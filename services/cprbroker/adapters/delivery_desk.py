@@ -30,6 +30,7 @@ from cprbroker.adapters.delivery_matching import event_document
 from cprbroker.adapters.delivery_outbox import KeyPartitioner
 from cprbroker.adapters.delivery_records import DeliveryRecord, EventRef
 from cprbroker.adapters.delivery_scan import existing_partitions
+from cprbroker.adapters.kafka_producer import start_producer
 from cprbroker.adapters.webhook_http import WebhookHttpSettings, WebhookSender
 from cprbroker.core.delivery.attempt import AttemptResult
 from cprbroker.core.delivery.callback_url import AddressPolicy
@@ -294,10 +295,6 @@ class KafkaDeliveryDesk:
                     max_request_size=4 * 1024 * 1024,
                     partitioner=KeyPartitioner(),
                 )
-                try:
-                    await producer.start()
-                except KafkaError as exc:
-                    await producer.stop()
-                    raise KafkaUnavailableError(f"cannot reach {self._bootstrap}: {exc}") from exc
+                await start_producer(producer, self._bootstrap)
                 self._producer = producer
             return self._producer

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 import structlog
 from aiohttp import web
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
 
 from cprbroker.adapters.audit_log import KafkaAuditTrail
 from cprbroker.adapters.client_registry import ClientRegistry
 from cprbroker.adapters.event_catalogue import load_catalogue
 from cprbroker.adapters.kafka_admin import ensure_topics
+from cprbroker.adapters.kafka_producer import start_producer
 from cprbroker.adapters.known_persons import TopicKnownPersons
 from cprbroker.adapters.state_store import Apply, KafkaStateLog, StateLog
 from cprbroker.adapters.subscription_state import SubscriptionStore
@@ -86,11 +86,7 @@ async def open_kafka_state(settings: ApiSettings) -> KafkaState:
     if settings.create_topics:
         await ensure_topics(settings.bootstrap_servers, api_topic_specs(settings))
     producer = new_producer(settings.bootstrap_servers)
-    try:
-        await producer.start()
-    except KafkaError as exc:
-        await producer.stop()
-        raise KafkaUnavailableError(f"cannot reach {settings.bootstrap_servers}: {exc}") from exc
+    await start_producer(producer, settings.bootstrap_servers)
 
     def open_log(topic: str, apply: Apply) -> StateLog:
         return KafkaStateLog(settings.bootstrap_servers, topic, apply, producer)

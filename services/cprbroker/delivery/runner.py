@@ -26,6 +26,7 @@ from cprbroker.adapters.delivery_attempts import KafkaAttemptLog
 from cprbroker.adapters.delivery_dlq import KafkaDeadLetters, RedriveLedger
 from cprbroker.adapters.delivery_outbox import KafkaRecordSink, KeyPartitioner
 from cprbroker.adapters.kafka_admin import ensure_topics
+from cprbroker.adapters.kafka_producer import start_producer
 from cprbroker.adapters.metrics import DeliveryMetrics, MetricsServer, serve_metrics
 from cprbroker.adapters.state_store import Apply, KafkaStateLog, StateLog
 from cprbroker.adapters.subscription_state import SubscriptionStore
@@ -163,11 +164,7 @@ async def _open_parts(settings: DeliverySettings, metrics: DeliveryMetrics) -> _
         max_request_size=4 * 1024 * 1024,
         partitioner=KeyPartitioner(),
     )
-    try:
-        await producer.start()
-    except KafkaError as exc:
-        await producer.stop()
-        raise KafkaUnavailableError(f"cannot reach {settings.bootstrap_servers}: {exc}") from exc
+    await start_producer(producer, settings.bootstrap_servers)
 
     def open_log(topic: str, apply: Apply) -> StateLog:
         return KafkaStateLog(settings.bootstrap_servers, topic, apply, producer)

@@ -27,10 +27,10 @@ from typing import TextIO
 
 import structlog
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
 
 from cprbroker.adapters.ingest_state import IngestState, KafkaIngestState
 from cprbroker.adapters.kafka_admin import ensure_topics
+from cprbroker.adapters.kafka_producer import start_producer
 from cprbroker.adapters.person_records import (
     FILE_END_KEY,
     FileEnd,
@@ -42,7 +42,7 @@ from cprbroker.adapters.person_records import (
 )
 from cprbroker.adapters.person_records_sink import KafkaPersonSink, PersonSink
 from cprbroker.core.cpr.parser import parse_extract
-from cprbroker.core.errors import ExtractError, KafkaUnavailableError
+from cprbroker.core.errors import ExtractError
 from cprbroker.core.events.apply import extract_meta, file_mark
 from cprbroker.core.events.sequence import Verdict, check_sequence
 from cprbroker.core.topics import topic_specs
@@ -220,11 +220,7 @@ async def connected(
         specs = [s for s in topic_specs(names, settings.partitions) if s.name in wanted]
         await ensure_topics(settings.bootstrap_servers, specs)
     producer = new_producer(settings)
-    try:
-        await producer.start()
-    except KafkaError as exc:
-        await producer.stop()
-        raise KafkaUnavailableError(f"cannot reach {settings.bootstrap_servers}: {exc}") from exc
+    await start_producer(producer, settings.bootstrap_servers)
     state = KafkaIngestState(settings.bootstrap_servers, names.ingest_state, producer)
     try:
         await state.start()
@@ -242,11 +238,7 @@ async def connected(
 async def reset_state(settings: IngestSettings) -> None:
     """Forget the last file published (the next file is taken as the first)."""
     producer = new_producer(settings)
-    try:
-        await producer.start()
-    except KafkaError as exc:
-        await producer.stop()
-        raise KafkaUnavailableError(f"cannot reach {settings.bootstrap_servers}: {exc}") from exc
+    await start_producer(producer, settings.bootstrap_servers)
     state = KafkaIngestState(settings.bootstrap_servers, settings.topics.ingest_state, producer)
     try:
         await state.start()
