@@ -6,35 +6,24 @@ from __future__ import annotations
 from typing import Any
 
 from cprbroker.adapters.delivery_attempts import AttemptStatus
-from cprbroker.api.openapi_schemas import ref
+from cprbroker.api.openapi_schemas import json_body, problem, ref
 
 RFC3339 = r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
 NULLABLE_STRING = {"type": ["string", "null"]}
 
 
-def _problem(description: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {"application/problem+json": {"schema": ref("Problem")}},
-    }
-
-
-def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
 _ERRORS = {
-    "400": _problem("A header or query parameter is malformed"),
-    "401": _problem("No bearer token, or an unknown one"),
-    "403": _problem("The client is revoked or not entitled"),
-    "404": _problem("No such subscription (or delivery) visible to this client"),
-    "503": _problem("The state is still loading, or Kafka is unreachable"),
+    "400": problem("A header or query parameter is malformed"),
+    "401": problem("No bearer token, or an unknown one"),
+    "403": problem("The client is revoked or not entitled"),
+    "404": problem("No such subscription (or delivery) visible to this client"),
+    "503": problem("The state is still loading, or Kafka is unreachable"),
 }
-_NOT_ACTIVE = {"409": _problem("The subscription is paused or disabled")}
+_NOT_ACTIVE = {"409": problem("The subscription is paused or disabled")}
 _BODY_ERRORS = {
-    "413": _problem("The body is over the limit"),
-    "415": _problem("The body is not application/json"),
-    "422": _problem("A value in the body is wrong; `pointer` names it"),
+    "413": problem("The body is over the limit"),
+    "415": problem("The body is not application/json"),
+    "422": problem("A value in the body is wrong; `pointer` names it"),
 }
 _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
 _DELIVERY_ID = {"name": "delivery_id", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -179,21 +168,21 @@ PATHS: dict[str, Any] = {
     "/v1/subscriptions/{id}/deliveries": {
         "get": _operation(
             "Page through the attempt log (oldest first)",
-            {"200": _json("One page", ref("DeliveryPage"))},
+            {"200": json_body("One page", ref("DeliveryPage"))},
             [_ID, *_PAGE],
         ),
     },
     "/v1/subscriptions/{id}/deliveries/{delivery_id}/redeliver": {
         "post": _operation(
             "Queue one delivery again (same webhook-id)",
-            {"202": _json("Queued", ref("Redelivery")), **_NOT_ACTIVE},
+            {"202": json_body("Queued", ref("Redelivery")), **_NOT_ACTIVE},
             [_ID, _DELIVERY_ID],
         ),
     },
     "/v1/subscriptions/{id}/replay": {
         "post": _operation(
             "Queue every event since a time that matches the subscription now",
-            {"202": _json("Queued", ref("Replay")), **_NOT_ACTIVE},
+            {"202": json_body("Queued", ref("Replay")), **_NOT_ACTIVE},
             [_ID],
             body="ReplayRequest",
         ),
@@ -201,7 +190,7 @@ PATHS: dict[str, Any] = {
     "/v1/subscriptions/{id}/test": {
         "post": _operation(
             "Send a signed ping to the endpoint and report its answer",
-            {"200": _json("How the endpoint answered", ref("Ping"))},
+            {"200": json_body("How the endpoint answered", ref("Ping"))},
             [_ID],
         ),
     },

@@ -13,31 +13,19 @@ from typing import Any
 from aiohttp import web
 
 from cprbroker.api import delivery_openapi
-from cprbroker.api.openapi_schemas import SCHEMAS, ref
-
-
-def _problem(description: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {"application/problem+json": {"schema": ref("Problem")}},
-    }
-
-
-def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
+from cprbroker.api.openapi_schemas import SCHEMAS, json_body, problem, ref
 
 _COMMON_ERRORS = {
-    "400": _problem("A header or query parameter is malformed"),
-    "401": _problem("No bearer token, or an unknown one"),
-    "403": _problem("The client is revoked or not entitled"),
-    "503": _problem("The state is still loading, or Kafka is unreachable"),
+    "400": problem("A header or query parameter is malformed"),
+    "401": problem("No bearer token, or an unknown one"),
+    "403": problem("The client is revoked or not entitled"),
+    "503": problem("The state is still loading, or Kafka is unreachable"),
 }
 _BODY_ERRORS = {
-    "400": _problem("The body is not JSON"),
-    "413": _problem("The body, or a list in it, is over the limit"),
-    "415": _problem("The body is not application/json"),
-    "422": _problem("A value in the body is wrong; `pointer` names it"),
+    "400": problem("The body is not JSON"),
+    "413": problem("The body, or a list in it, is over the limit"),
+    "415": problem("The body is not application/json"),
+    "422": problem("A value in the body is wrong; `pointer` names it"),
 }
 
 _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -80,8 +68,8 @@ def _operation(
     return operation
 
 
-_NOT_FOUND = {"404": _problem("No such subscription visible to this client")}
-_PNR_ERRORS = {**_NOT_FOUND, "422": _problem("The PNR is not a CPR number")}
+_NOT_FOUND = {"404": problem("No such subscription visible to this client")}
+_PNR_ERRORS = {**_NOT_FOUND, "422": problem("The PNR is not a CPR number")}
 _PAGE_PARAMETERS = [
     {
         "name": "limit",
@@ -96,12 +84,12 @@ _PATHS: dict[str, Any] = {
     "/v1/subscriptions": {
         "post": _operation(
             "Create a subscription",
-            {"201": _json("Created (secret shown if generated)", ref("Subscription"))},
+            {"201": json_body("Created (secret shown if generated)", ref("Subscription"))},
             body="SubscriptionRequest",
         ),
         "get": _operation(
             "List the caller's subscriptions (an admin's: all)",
-            {"200": _json("The subscriptions", ref("SubscriptionList"))},
+            {"200": json_body("The subscriptions", ref("SubscriptionList"))},
             parameters=[
                 {"name": "owner", "in": "query", "required": False, "schema": {"type": "string"}}
             ],
@@ -110,13 +98,13 @@ _PATHS: dict[str, Any] = {
     "/v1/subscriptions/{id}": {
         "get": _operation(
             "Read a subscription",
-            {"200": _json("The subscription", ref("Subscription"))},
+            {"200": json_body("The subscription", ref("Subscription"))},
             parameters=[_ID],
             errors=_NOT_FOUND,
         ),
         "patch": _operation(
             "Change a subscription (JSON merge patch)",
-            {"200": _json("The changed subscription", ref("Subscription"))},
+            {"200": json_body("The changed subscription", ref("Subscription"))},
             parameters=[_ID],
             body="SubscriptionPatch",
             body_type="application/merge-patch+json",
@@ -132,13 +120,13 @@ _PATHS: dict[str, Any] = {
     "/v1/subscriptions/{id}/pnrs": {
         "get": _operation(
             "Page through the CPR-number list (ascending)",
-            {"200": _json("One page", ref("PnrPage"))},
+            {"200": json_body("One page", ref("PnrPage"))},
             parameters=[_ID, *_PAGE_PARAMETERS],
             errors=_NOT_FOUND,
         ),
         "delete": _operation(
             "Remove every CPR number from the list",
-            {"200": _json("Removed", ref("RemoveAllResponse"))},
+            {"200": json_body("Removed", ref("RemoveAllResponse"))},
             parameters=[_ID],
             errors=_NOT_FOUND,
         ),
@@ -147,8 +135,8 @@ _PATHS: dict[str, Any] = {
         "put": _operation(
             "Add a CPR number (SF6002 AddPNRSubscription)",
             {
-                "201": _json("ADDED", ref("PnrResult")),
-                "200": _json("ALREADY_EXISTED", ref("PnrResult")),
+                "201": json_body("ADDED", ref("PnrResult")),
+                "200": json_body("ALREADY_EXISTED", ref("PnrResult")),
                 "404": {
                     "description": "NON_EXISTING_PNR, or no such subscription",
                     "content": {
@@ -163,7 +151,7 @@ _PATHS: dict[str, Any] = {
         "delete": _operation(
             "Remove a CPR number (SF6002 RemovePNRSubscription)",
             {
-                "200": _json("REMOVED", ref("PnrResult")),
+                "200": json_body("REMOVED", ref("PnrResult")),
                 "404": {
                     "description": "NOT_SUBSCRIBED, or no such subscription",
                     "content": {
@@ -179,7 +167,7 @@ _PATHS: dict[str, Any] = {
     "/v1/subscriptions/{id}/pnrs:batch": {
         "post": _operation(
             "Add and remove many CPR numbers, answering per item",
-            {"200": _json("Per-item answers", ref("BatchResponse"))},
+            {"200": json_body("Per-item answers", ref("BatchResponse"))},
             parameters=[_ID],
             body="BatchRequest",
             errors=_NOT_FOUND,

@@ -14,6 +14,19 @@ def ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
+def problem(description: str) -> dict[str, Any]:
+    """An OpenAPI response: problem+json with ``description``."""
+    return {
+        "description": description,
+        "content": {"application/problem+json": {"schema": ref("Problem")}},
+    }
+
+
+def json_body(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """An OpenAPI response (or request body): application/json of ``schema``."""
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
 SCHEMAS: dict[str, Any] = {
     "Problem": {
         "type": "object",
