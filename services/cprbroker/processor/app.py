@@ -11,16 +11,24 @@ Commit order, per batch of up to ``batch_size`` messages (``take_events``):
 1. derive the batch (:class:`~cprbroker.processor.batch.BatchDeriver`);
 2. produce its events, dead letters and newly known PNRs, and wait until
    Kafka acknowledged every one;
-3. only then write the new replica entries to the table (RocksDB and the
-   changelog);
-4. the batch's messages are acknowledged to faust, which flushes the producer
-   (the changelog writes) before it commits their offsets.
+3. only then write the new replica entries to the table's changelog, wait for
+   those acknowledgements too, and apply them to the table's store (RocksDB
+   or memory) with the changelog offsets, the way faust's own changelog
+   recovery applies a batch;
+4. the batch's messages are acknowledged to faust, which commits their
+   offsets.
 
 So after a SIGKILL at any point the restarted processor either re-reads a
 message whose replica entry was not written (and produces its events again,
 with the same deterministic ids), or finds the entry written, which happens
 only after its events were acknowledged, and skips the person. No event is
 lost; duplicates carry the same id.
+
+The batch's records go out through one aiokafka producer of the processor's
+own with one record batch per topic partition
+(:class:`~cprbroker.adapters.record_batches.RecordBatcher`), not through
+faust's per-record ``send`` and per-key changelog writes, which cost more
+than the derivation itself.
 
 End-of-file marks of a full extract are forwarded to the one-partition topic
 ``<app_id>-full-loads``; when every partition of ``cpr.person-records`` has
@@ -30,21 +38,24 @@ known-PNRs topic (see :mod:`cprbroker.adapters.known_persons`).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 import weakref
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
 import faust
 import structlog
-from aiokafka.errors import KafkaError
+from aiokafka import AIOKafkaProducer
+from aiokafka.structs import TopicPartition
 from faust.streams import _current_event
 
+from cprbroker.adapters.kafka_producer import start_producer
 from cprbroker.adapters.known_persons import FULL_LOAD_KEY
-from cprbroker.core.errors import InfrastructureError, KafkaUnavailableError
-from cprbroker.processor.batch import BatchDeriver, BatchOutput, KafkaRecord
+from cprbroker.adapters.record_batches import OutgoingRecord, RecordBatcher
+from cprbroker.core.errors import InfrastructureError
+from cprbroker.processor.batch import BatchDeriver, BatchOutput, ReplicaUpdate
 from cprbroker.processor.settings import ProcessorSettings
 
 log = structlog.get_logger(__name__)
@@ -131,6 +142,15 @@ class Processor:
         # ``max_messages`` changelog writes wait in its producer buffer; a batch
         # writes up to ``batch_size`` at once, by design.
         self.app.producer.buffer.max_messages = max(100, 4 * settings.batch_size)
+        self._output = AIOKafkaProducer(
+            bootstrap_servers=settings.bootstrap_servers,
+            acks="all",
+            linger_ms=settings.linger_ms,
+            max_batch_size=settings.batch_bytes,
+            max_request_size=max(4 * 1024 * 1024, settings.batch_bytes),
+            compression_type=settings.compression_type,
+        )
+        self._batcher = RecordBatcher(self._output)
         self.batches = 0
         self.app.agent(self.records, name="derive")(self._derive)
         self.app.agent(self.loads_topic, name="full-loads")(self._track_full_loads)
@@ -150,6 +170,14 @@ class Processor:
                 await self.app.crash(exc)
                 raise
 
+    async def start_output(self) -> None:
+        """Start the producer the batches are written with."""
+        await start_producer(self._output, self.settings.bootstrap_servers)
+
+    async def stop_output(self) -> None:
+        """Flush and stop the batches' producer (after the app stopped)."""
+        await self._output.stop()
+
     async def handle_batch(self, batch: Sequence[Any]) -> None:
         """Derive ``batch`` (faust events), produce its output, then update the
         replica (module docstring: the commit order)."""
@@ -165,11 +193,9 @@ class Processor:
         messages = [(event.message.key, event.message.value) for event in batch]
         out = self._deriver.derive_batch(messages, lookup)
         derived = time.perf_counter()
-        await self._produce(out)
+        await self._batcher.produce(self._outgoing(out))
         produced = time.perf_counter()
-        for update in out.updates:
-            _set_current_event(batch[update.position])
-            table[update.key] = update.value
+        await self._write_replica(batch, out.updates)
         log.debug(
             "processor.batch_timing",
             messages=len(batch),
@@ -200,23 +226,47 @@ class Processor:
                 events=len(out.events),
             )
 
-    async def _produce(self, out: BatchOutput) -> None:
-        """Produce the batch's records and wait until all are acknowledged."""
-        producer = self.app.producer
-        pending: list[Awaitable[Any]] = []
+    def _outgoing(self, out: BatchOutput) -> list[OutgoingRecord]:
+        """The batch's events, dead letters and newly known PNRs."""
+        records = [
+            OutgoingRecord(self._events_topic, key, value, headers)
+            for key, value, headers in out.events
+        ]
+        records += [
+            OutgoingRecord(self._dlq_topic, key, value, headers)
+            for key, value, headers in out.dead_letters
+        ]
+        records += [OutgoingRecord(self._known_topic, key, KNOWN_VALUE) for key in out.known]
+        return records
 
-        async def send(topic: str, records: list[KafkaRecord]) -> None:
-            for key, value, headers in records:
-                pending.append(await producer.send(topic, key, value, None, None, headers))
+    async def _write_replica(self, batch: Sequence[Any], updates: Sequence[ReplicaUpdate]) -> None:
+        """Write the new replica entries to the changelog (the durable copy),
+        then to the store with their changelog offsets.
 
-        try:
-            await send(self._events_topic, out.events)
-            await send(self._dlq_topic, out.dead_letters)
-            await send(self._known_topic, [(key, KNOWN_VALUE, []) for key in out.known])
-            if pending:
-                await asyncio.gather(*pending)
-        except KafkaError as exc:
-            raise KafkaUnavailableError(f"producing a batch's events failed: {exc}") from exc
+        The changelog partition of an entry is the partition of the message it
+        came from (faust's co-partitioning of a table with its source topic).
+        """
+        if not updates:
+            return
+        changelog = self.replica.changelog_topic_name
+        partitions = [batch[update.position].message.partition for update in updates]
+        offsets = await self._batcher.produce(
+            OutgoingRecord(changelog, update.key, update.value, partition=partition)
+            for update, partition in zip(updates, partitions, strict=True)
+        )
+        written = [
+            _ChangelogEntry(
+                _ChangelogMessage(
+                    TopicPartition(changelog, partition),
+                    offsets[TopicPartition(changelog, partition)],
+                    partition,
+                    update.key,
+                    update.value,
+                )
+            )
+            for update, partition in zip(updates, partitions, strict=True)
+        ]
+        self.replica.data.apply_changelog_batch(written, _same, _same)
 
     async def _track_full_loads(self, stream: faust.StreamT[bytes]) -> None:
         producer = self.app.producer
@@ -236,6 +286,28 @@ class Processor:
                 )
                 await future
                 log.info("processor.full_load_complete", file_id=file_key.decode())
+
+
+@dataclass(frozen=True, slots=True)
+class _ChangelogMessage:
+    """What a faust store reads of a changelog message it applies."""
+
+    tp: TopicPartition
+    offset: int
+    partition: int
+    key: bytes
+    value: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class _ChangelogEntry:
+    """A changelog record as faust's ``Store.apply_changelog_batch`` takes it."""
+
+    message: _ChangelogMessage
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def _set_current_event(event: Any) -> None:

@@ -92,7 +92,10 @@ class ProcessorRunner:
             return
         self._stopped = True
         log.info("processor.stopping")
-        await self.processor.app.stop()
+        try:
+            await self.processor.app.stop()
+        finally:
+            await self.processor.stop_output()
         log.info("processor.stopped")
 
 
@@ -114,7 +117,12 @@ async def start_processor(settings: ProcessorSettings) -> ProcessorRunner:
     processor = await build_processor(settings)
     runner = ProcessorRunner(processor)
     log.info("processor.starting", app_id=settings.app_id, store=settings.store)
-    await processor.app.start()
+    await processor.start_output()
+    try:
+        await processor.app.start()
+    except BaseException:
+        await processor.stop_output()
+        raise
     return runner
 
 
