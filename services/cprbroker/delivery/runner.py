@@ -1,8 +1,9 @@
 """Starting the delivery role on Kafka, and draining it.
 
 :func:`start_delivery` loads the subscriptions and clients, then starts three
-consumer group members in this process: the fan-out (``cpr.events`` to
-``cpr.deliveries``), the sender (``cpr.deliveries``) and the retry tiers
+consumer group members in this process: the fan-out (``cpr.events``, first
+attempts made at once), the sender (``cpr.deliveries``: deliveries asked for
+through the API, dead letters redriven) and the retry tiers
 (``cpr.deliveries.retry.*``); plus the metrics server. :func:`run_delivery`
 runs it until a stop event (``cprbroker delivery``; ``cprbroker run`` can host
 it beside the other roles).
@@ -13,7 +14,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import structlog
 from aiokafka import AIOKafkaProducer
@@ -42,6 +45,8 @@ from cprbroker.delivery.stage import ConcurrentStage, StageConfig
 from cprbroker.delivery.view import SubscriptionView
 
 log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
 
 
 def delivery_topic_specs(settings: DeliverySettings) -> list[TopicSpec]:
@@ -82,8 +87,7 @@ class DeliveryRunner:
         *,
         sender: Sender,
         owned_sender: WebhookSender | None,
-        fan_out: FanOut,
-        stages: list[ConcurrentStage[Incoming]],
+        stages: list[ConcurrentStage[Any]],
         metrics: DeliveryMetrics,
         metrics_server: MetricsServer | None,
     ) -> None:
@@ -94,12 +98,10 @@ class DeliveryRunner:
         self._parts = parts
         self._sender = sender
         self._owned_sender = owned_sender
-        self._fan_out = fan_out
         self._stages = stages
         self._metrics_server = metrics_server
         self._tasks: list[asyncio.Task[None]] = [
-            asyncio.create_task(fan_out.run(), name="delivery:fanout"),
-            *(asyncio.create_task(s.run(), name=f"delivery:{s.config.name}") for s in stages),
+            asyncio.create_task(s.run(), name=f"delivery:{s.config.name}") for s in stages
         ]
         self._reconcile = asyncio.create_task(
             parts.redriver.reconcile(parts.view), name="delivery:reconcile"
@@ -130,15 +132,12 @@ class DeliveryRunner:
             return
         self._stopped = True
         deadline = time.monotonic() + self.settings.drain_timeout
-        self._fan_out.request_stop()
         for stage in self._stages:
             stage.request_stop()
         _, late = await asyncio.wait(self._tasks, timeout=5.0)
         for task in late:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        with contextlib.suppress(KafkaUnavailableError):
-            await self._fan_out.stop()
         await asyncio.gather(*(stage.stop(deadline) for stage in self._stages))
         self._reconcile.cancel()
         await asyncio.gather(self._reconcile, return_exceptions=True)
@@ -275,31 +274,35 @@ async def _start(
     )
     topics = settings.topics
     handler = IncomingHandler(courier, sink, topics.deliveries, topics.deliveries_dlq)
-    stages = [
-        _stage(settings, "send", (topics.deliveries,), handler, parts=parts, metrics=metrics),
+    fan_out = FanOut(parts.view, courier, codec=default_codec(), metrics=metrics)
+    stages: list[ConcurrentStage[Any]] = [
+        _stage(settings, "fanout", (topics.events,), fan_out.handle, _record, parts=parts),
         _stage(
-            settings, "retry", settings.retry_topics.topics(), handler, parts=parts, metrics=metrics
+            settings,
+            "send",
+            (topics.deliveries,),
+            handler.handle,
+            Incoming.of,
+            parts=parts,
+            on_in_flight=metrics.in_flight.labels("send").set,
+        ),
+        _stage(
+            settings,
+            "retry",
+            settings.retry_topics.topics(),
+            handler.handle,
+            Incoming.of,
+            parts=parts,
+            due_of=Incoming.due,
+            on_in_flight=metrics.in_flight.labels("retry").set,
         ),
     ]
-    fan_out = FanOut(
-        settings.bootstrap_servers,
-        events_topic=settings.topics.events,
-        deliveries_topic=settings.topics.deliveries,
-        group_id=f"{settings.group_id}.fanout",
-        view=parts.view,
-        sink=sink,
-        codec=default_codec(),
-        metrics=metrics,
-        commit_interval=settings.commit_interval,
-    )
     try:
         for stage in stages:
             await stage.start()
-        await fan_out.start()
     except BaseException:
         for stage in stages:
             await stage.stop(time.monotonic())
-        await fan_out.stop()
         if owned is not None:
             await owned.close()
         for state_log in parts.logs:
@@ -311,7 +314,6 @@ async def _start(
         parts,
         sender=sender,
         owned_sender=owned,
-        fan_out=fan_out,
         stages=stages,
         metrics=metrics,
         metrics_server=server,
@@ -320,17 +322,22 @@ async def _start(
     return runner
 
 
+def _record(record: Any) -> Any:
+    # The fan-out decodes in its handler, where a failure fails the stage.
+    return record
+
+
 def _stage(
     settings: DeliverySettings,
     name: str,
     topics: tuple[str, ...],
-    handler: IncomingHandler,
+    handle: Callable[[T], Awaitable[None]],
+    prepare: Callable[[Any], T],
     *,
     parts: _Parts,
-    metrics: DeliveryMetrics,
-) -> ConcurrentStage[Incoming]:
-    gauge = metrics.in_flight.labels(name)
-
+    due_of: Callable[[T], float] = lambda item: 0.0,
+    on_in_flight: Callable[[int], None] = lambda count: None,
+) -> ConcurrentStage[T]:
     async def flush() -> None:
         await parts.attempt_log.flush()
 
@@ -343,13 +350,13 @@ def _stage(
             max_in_flight=settings.max_in_flight,
             commit_interval=settings.commit_interval,
             # A retry tier's records wait seconds to hours: no hurry to fetch.
-            fetch_max_wait_ms=25 if name == "send" else 500,
+            fetch_max_wait_ms=500 if name == "retry" else 25,
         ),
-        prepare=Incoming.of,
-        handle=handler.handle,
-        due_of=Incoming.due,
+        prepare=prepare,
+        handle=handle,
+        due_of=due_of,
         flush=flush,
-        on_in_flight=gauge.set,
+        on_in_flight=on_in_flight,
     )
 
 
