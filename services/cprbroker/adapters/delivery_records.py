@@ -85,6 +85,8 @@ class DeliveryRecord:
     # The event's JSON bytes when known, so a fan-out of one event to many
     # subscriptions serialises it once.
     event_json: bytes | None = field(default=None, compare=False, repr=False)
+    # The webhook-id once worked out (a hash, asked for several times per attempt).
+    _message_id: str | None = field(default=None, init=False, compare=False, repr=False)
 
     @property
     def event_id(self) -> str:
@@ -94,7 +96,11 @@ class DeliveryRecord:
     @property
     def message_id(self) -> str:
         """The ``webhook-id`` (and API delivery id): one per (subscription, event)."""
-        return webhook_message_id(self.subscription_id, self.event_id)
+        known = self._message_id
+        if known is None:
+            known = webhook_message_id(self.subscription_id, self.event_id)
+            object.__setattr__(self, "_message_id", known)
+        return known
 
     @property
     def event_type(self) -> str:

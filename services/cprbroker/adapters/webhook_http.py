@@ -32,6 +32,8 @@ from cprbroker.core.errors import CallbackUrlError
 DEFAULT_TIMEOUT_SECONDS = 10.0
 DEFAULT_RESPONSE_BODY_LIMIT = 64 * 1024
 _READ_CHUNK = 16 * 1024
+_CHECKED_URLS = 10_000
+"""URLs whose check is remembered (forgotten all at once beyond this)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +152,7 @@ class WebhookSender:
         self._wall_clock = wall_clock
         self._session: aiohttp.ClientSession | None = None
         self._resolver: PolicyResolver | None = None
+        self._checked: dict[str, AttemptResult | None] = {}
 
     async def __aenter__(self) -> WebhookSender:
         await self.start()
@@ -201,15 +204,14 @@ class WebhookSender:
         if session is None:
             raise RuntimeError("WebhookSender.send() before start()")
         started = time.perf_counter()
-        try:
-            callback = parse_callback_url(url)
-        except CallbackUrlError as exc:
-            return AttemptResult(None, 0.0, ErrorKind.INVALID_URL, detail=str(exc))
-        try:
-            # aiohttp connects to IP literals without asking the resolver.
-            self._policy.check_literal(callback)
-        except CallbackUrlError as exc:
-            return AttemptResult(None, 0.0, ErrorKind.ADDRESS_REFUSED, detail=str(exc))
+        if url in self._checked:
+            refused = self._checked[url]
+        else:
+            refused = self._checked[url] = self._check(url)
+            if len(self._checked) > _CHECKED_URLS:
+                self._checked.clear()
+        if refused is not None:
+            return refused
         try:
             return await self._post(session, url, request, started)
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
@@ -221,11 +223,27 @@ class WebhookSender:
                 detail = f"callback URL {url!r}: {exc.os_error}, which is not on the allow-list"
             return AttemptResult(None, time.perf_counter() - started, kind, detail=detail)
 
+    def _check(self, url: str) -> AttemptResult | None:
+        """The result refusing ``url`` without sending, or None if it may be
+        sent to. The same for every request to ``url`` (the URL's syntax, and
+        the policy on an IP literal), so it is worked out once per URL; a
+        host name is checked afresh on every connect, by the resolver."""
+        try:
+            callback = parse_callback_url(url)
+        except CallbackUrlError as exc:
+            return AttemptResult(None, 0.0, ErrorKind.INVALID_URL, detail=str(exc))
+        try:
+            # aiohttp connects to IP literals without asking the resolver.
+            self._policy.check_literal(callback)
+        except CallbackUrlError as exc:
+            return AttemptResult(None, 0.0, ErrorKind.ADDRESS_REFUSED, detail=str(exc))
+        return None
+
     async def _post(
         self, session: aiohttp.ClientSession, url: str, request: WebhookRequest, started: float
     ) -> AttemptResult:
         async with session.post(
-            url, data=request.body, headers=dict(request.headers), allow_redirects=False
+            url, data=request.body, headers=request.headers, allow_redirects=False
         ) as response:
             truncated = await self._drain(response)
             if truncated:

@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Any, Protocol
 
 import structlog
 
@@ -109,6 +109,9 @@ class Courier:
         self._policy = policy
         self._metrics = metrics
         self._limiter = SubscriptionLimiter(concurrency_per_subscription)
+        # Labelled metric children looked up once, not per delivery.
+        self._delivered = metrics.deliveries.labels("delivered")
+        self._attempt_results: dict[str, Any] = {}
         self._breakers: dict[str, CircuitBreaker] = {}
         self._health: dict[str, SubscriptionHealth] = {}
         self._clock = clock
@@ -202,7 +205,11 @@ class Courier:
         return report.outcome
 
     def _observe(self, result: AttemptResult, breaker: CircuitBreaker) -> None:
-        self._metrics.attempts.labels(result_label(result)).inc()
+        label = result_label(result)
+        counter = self._attempt_results.get(label)
+        if counter is None:
+            counter = self._attempt_results[label] = self._metrics.attempts.labels(label)
+        counter.inc()
         self._metrics.attempt_latency.observe(result.latency)
         breaker.record(classify_attempt(result, self._policy.clamp), self._monotonic())
 
@@ -215,24 +222,26 @@ class Courier:
         outcome: Outcome,
     ) -> None:
         now = self._clock()
-        attempted = replace(record, attempts=record.attempts + len(results))
-        entries = [
-            attempt_entry(record, stage, number, result, now)
-            for number, result in enumerate(results, start=record.attempts + 1)
-        ]
-        # Every attempt but the last was followed by a short in-process retry.
-        for entry in entries[:-1]:
-            await self._attempts.append(entry)
-        last = entries[-1]
         health = self._health.get(subscription.id, SubscriptionHealth()).after(outcome, now)
         self._health[subscription.id] = health
+        first = record.attempts + 1
+        # Every attempt but the last was followed by a short in-process retry.
+        for number, result in enumerate(results[:-1], start=first):
+            await self._attempts.append(attempt_entry(record, stage, number, result, now))
         if outcome.kind is OutcomeKind.DELIVERED:
-            await self._attempts.append(replace(last, status=AttemptStatus.DELIVERED))
-            self._metrics.deliveries.labels("delivered").inc()
+            await self._attempts.append(
+                attempt_entry(
+                    record, stage, first + len(results) - 1, results[-1], now,
+                    status=AttemptStatus.DELIVERED,
+                )
+            )  # fmt: skip
+            self._delivered.inc()
             if record.origin is Origin.EVENT:
                 ingested = record.event_ref.timestamp_ms / 1000
                 self._metrics.freshness.observe(max(0.0, now - ingested))
             return
+        attempted = replace(record, attempts=record.attempts + len(results))
+        last = attempt_entry(record, stage, first + len(results) - 1, results[-1], now)
         if outcome.kind is OutcomeKind.DISABLE_SUBSCRIPTION:
             await self._attempts.append(replace(last, status=AttemptStatus.GONE))
             await self._disable(subscription, GONE_REASON, "gone")

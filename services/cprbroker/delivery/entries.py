@@ -60,9 +60,15 @@ def describe(result: AttemptResult, outcome: Outcome | None) -> str:
 
 
 def attempt_entry(
-    record: DeliveryRecord, stage: str, number: int, result: AttemptResult, now: float
+    record: DeliveryRecord,
+    stage: str,
+    number: int,
+    result: AttemptResult,
+    now: float,
+    *,
+    status: AttemptStatus = AttemptStatus.FAILED,
 ) -> AttemptLogEntry:
-    """The entry of HTTP attempt ``number`` (status FAILED until told otherwise)."""
+    """The entry of HTTP attempt ``number`` (status FAILED unless told otherwise)."""
     return AttemptLogEntry(
         at=now,
         subscription_id=record.subscription_id,
@@ -70,7 +76,7 @@ def attempt_entry(
         event_id=record.event_id,
         event_type=record.event_type,
         attempt=number,
-        status=AttemptStatus.FAILED,
+        status=status,
         stage=stage,
         http_status=result.status,
         latency_ms=round(result.latency * 1000, 3),

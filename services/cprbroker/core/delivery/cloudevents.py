@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -44,12 +45,8 @@ def _required_text(event: Mapping[str, Any], key: str) -> str:
     return value
 
 
-def event_time(occurred_at: object) -> str | None:
-    """RFC 3339 form of an event's ``occurred_at`` (CPR local time, e.g.
-    ``2024-05-31T10:00``, read as Copenhagen time unless it carries an offset);
-    ``None`` when it is missing or only partly known (``1961-00-00T12:99``)."""
-    if not isinstance(occurred_at, str) or not occurred_at:
-        return None
+@lru_cache(maxsize=4096)
+def _rfc3339(occurred_at: str) -> str | None:
     try:
         when = dt.datetime.fromisoformat(occurred_at)
     except ValueError:
@@ -57,6 +54,16 @@ def event_time(occurred_at: object) -> str | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=CPR_TIME_ZONE)
     return when.isoformat()
+
+
+def event_time(occurred_at: object) -> str | None:
+    """RFC 3339 form of an event's ``occurred_at`` (CPR local time, e.g.
+    ``2024-05-31T10:00``, read as Copenhagen time unless it carries an offset);
+    ``None`` when it is missing or only partly known (``1961-00-00T12:99``)."""
+    if not isinstance(occurred_at, str) or not occurred_at:
+        return None
+    # The events of one extract share a few thousand minutes at most.
+    return _rfc3339(occurred_at)
 
 
 def build_envelope(
