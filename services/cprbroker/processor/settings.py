@@ -44,7 +44,7 @@ class ProcessorSettings:
     partitions: int = 6
     create_topics: bool = True
     batch_size: int = 1000
-    batch_seconds: float = 0.5
+    batch_seconds: float = 0.05
     linger_ms: int = 20
     batch_bytes: int = 512 * 1024
     compression: str = "none"
