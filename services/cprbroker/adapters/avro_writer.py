@@ -23,7 +23,8 @@ person share one snapshot object, which is then encoded once.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+import operator
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 Write = Callable[[bytearray, Any], None]
@@ -110,11 +111,14 @@ class _Compiler:
             return found
         # Recursive types would refer to themselves while being compiled.
         fields: list[tuple[str, Write, Any]] = []
+        members: dict[type, Callable[[Any], Sequence[Any]]] = {}
 
         def write(out: bytearray, value: Any) -> None:
-            for field_name, write_field, default in fields:
-                member = getattr(value, field_name, _MISSING)
-                write_field(out, default if member is _MISSING else member)
+            read = members.get(type(value))
+            if read is None:
+                read = members[type(value)] = _reader(type(value), fields)
+            for (_, write_field, _), member in zip(fields, read(value), strict=True):
+                write_field(out, member)
 
         record = write if name not in self._memo_records else _memoized(write)
         self._writers[name] = record
@@ -175,6 +179,23 @@ class _Compiler:
             write_branch(out, value)
 
         return write
+
+
+def _reader(cls: type, fields: list[tuple[str, Write, Any]]) -> Callable[[Any], Sequence[Any]]:
+    """A function giving the values of ``fields`` of an instance of ``cls``:
+    one C-level ``attrgetter`` when the class has them all, else per field
+    with the schema's default for what it lacks."""
+    names = [name for name, _, _ in fields]
+    if all(hasattr(cls, name) for name in names):
+        if len(names) == 1:
+            single = operator.attrgetter(names[0])
+            return lambda value: (single(value),)
+        return operator.attrgetter(*names)
+    defaults = [(name, default) for name, _, default in fields]
+    return lambda value: [
+        member if (member := getattr(value, name, _MISSING)) is not _MISSING else default
+        for name, default in defaults
+    ]
 
 
 def _array(write_item: Write) -> Write:

@@ -13,7 +13,7 @@ import enum
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cprbroker.core.errors import CatalogueError
@@ -83,6 +83,10 @@ class EventRule:
         return any(trigger.kind is TriggerKind.MOVED for trigger in self.data)
 
 
+_MAX_ANSWERS = 4096
+"""Distinct (code, mark) pairs remembered; CPR has a few hundred codes."""
+
+
 @dataclass(frozen=True, slots=True)
 class Catalogue:
     """A parsed event catalogue (see ``catalogue.toml`` for the format)."""
@@ -91,10 +95,24 @@ class Catalogue:
     rules: tuple[EventRule, ...]
     fallback: str | None = None
     ignore: tuple[CodePattern, ...] = ()
+    # Answers of rules_for_code by (code, mark): every person's 099 records
+    # ask, and the patterns are matched once per distinct pair.
+    _answers: dict[tuple[str, str | None], tuple[EventRule, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
 
     def rules_for_code(self, code: str, mark: str | None) -> tuple[EventRule, ...]:
         """The rules a 099 record gives: empty for an ignored code, the
         fallback rule for a code no rule names."""
+        key = (code, mark)
+        found = self._answers.get(key)
+        if found is None:
+            found = self._match(code, mark)
+            if len(self._answers) < _MAX_ANSWERS:
+                self._answers[key] = found
+        return found
+
+    def _match(self, code: str, mark: str | None) -> tuple[EventRule, ...]:
         if any(pattern.matches(code, mark) for pattern in self.ignore):
             return ()
         found = tuple(rule for rule in self.rules if rule.matches_code(code, mark))

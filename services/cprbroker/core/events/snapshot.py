@@ -53,7 +53,7 @@ def iso(value: Value) -> str | None:
     if value is None:
         return None
     if isinstance(value, dt.datetime):
-        return f"{value:%Y-%m-%dT%H:%M}"
+        return value.isoformat(timespec="minutes")
     if isinstance(value, dt.date | PartialDate):
         return value.isoformat()
     return str(value)
