@@ -22,9 +22,10 @@ A reader refuses other versions with a
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from cprbroker.core.cpr.compiled import COMPILED
 from cprbroker.core.cpr.records import PersonRecords, Record
@@ -151,7 +152,7 @@ def encode_file_end(end: FileEnd) -> bytes:
 
 
 def _json(document: dict[str, Any]) -> bytes:
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return orjson.dumps(document)
 
 
 def decode(key: bytes | None, value: bytes | None) -> PersonMessage | FileEnd:
@@ -165,8 +166,8 @@ def decode(key: bytes | None, value: bytes | None) -> PersonMessage | FileEnd:
         raise EventFormatError("/: empty message (a tombstone)")
     header, _, body = value.partition(b"\n")
     try:
-        document = json.loads(header)
-    except (ValueError, UnicodeDecodeError) as exc:
+        document = orjson.loads(header)
+    except orjson.JSONDecodeError as exc:
         raise EventFormatError(f"/: header is not UTF-8 JSON: {exc}") from exc
     if not isinstance(document, dict):
         raise EventFormatError(f"/: expected an object, got {type(document).__name__}")

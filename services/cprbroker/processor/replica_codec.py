@@ -16,12 +16,13 @@ generic walk in ``serial`` costs several times more.
 from __future__ import annotations
 
 import dataclasses
-import json
 import types
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from cprbroker.core.errors import ReplicaStoreError
 from cprbroker.core.events.model import Snapshot
@@ -106,14 +107,14 @@ def encode_entry(entry: ReplicaEntry) -> bytes:
         "d": entry.production_date,
         "s": _SNAPSHOT_TO_PLAIN(entry.snapshot),
     }
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return orjson.dumps(document)
 
 
 def decode_entry(data: bytes) -> ReplicaEntry:
     """The entry stored as ``data``; ReplicaStoreError if it is unreadable
     (the message never repeats its contents)."""
     try:
-        document = json.loads(data)
+        document = orjson.loads(data)
         snapshot = _SNAPSHOT_FROM_PLAIN(document["s"])
         file_id, production_date = document["f"], document["d"]
     except (ValueError, KeyError, TypeError, AttributeError) as exc:

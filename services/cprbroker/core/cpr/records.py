@@ -88,7 +88,7 @@ class Record:
 class PersonRecords:
     """All records of one person in one file, in file order, wherever they stood."""
 
-    __slots__ = ("_body", "_first_line", "_indices", "_records", "pnr")
+    __slots__ = ("_body", "_by_type", "_first_line", "_indices", "_records", "pnr")
 
     def __init__(self, pnr: str, indices: list[int], body: list[str], first_line: int) -> None:
         """``body[i]`` for ``i`` in ``indices`` are this person's records, at
@@ -98,6 +98,7 @@ class PersonRecords:
         self._body = body
         self._first_line = first_line
         self._records: list[Record] | None = None
+        self._by_type: dict[str, list[Record]] | None = None
 
     @classmethod
     def of(cls, pnr: str, records: list[Record]) -> PersonRecords:
@@ -123,13 +124,23 @@ class PersonRecords:
     def __repr__(self) -> str:
         return f"PersonRecords(<pnr>, {len(self)} records)"
 
+    def _types(self) -> dict[str, list[Record]]:
+        # Built once: a snapshot asks for a dozen record types of each person.
+        by_type = self._by_type
+        if by_type is None:
+            by_type = self._by_type = {}
+            for record in self.records:
+                by_type.setdefault(record.record_type, []).append(record)
+        return by_type
+
     def of_type(self, record_type: str) -> list[Record]:
         """This person's records of ``record_type``, in file order."""
-        return [r for r in self.records if r.record_type == record_type]
+        return list(self._types().get(record_type, ()))
 
     def first(self, record_type: str) -> Record | None:
         """The first record of ``record_type``, or ``None``."""
-        return next((r for r in self.records if r.record_type == record_type), None)
+        found = self._types().get(record_type)
+        return found[0] if found else None
 
     @property
     def record_types(self) -> list[str]:
