@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
-from cprbroker.adapters.avro_codec import EventCodec
 from cprbroker.core.clients import ApiClient
 from cprbroker.core.errors import EventFormatError
 from cprbroker.core.events.model import Domain
@@ -31,7 +30,16 @@ from cprbroker.core.subscriptions import (
 _DOMAIN_OF_RECORD = {change_record_name(domain): domain for domain in Domain}
 
 
-def event_document(codec: EventCodec, raw: bytes) -> dict[str, Any]:
+class RecordDecoder(Protocol):
+    """Decodes a single-object Avro event into its Avro-form dict (the codec,
+    or the delivery role's quicker reader)."""
+
+    def decode_record(self, data: bytes) -> dict[str, Any]:
+        """The Avro-form dict; EventFormatError when ``data`` is not an event."""
+        ...
+
+
+def event_document(codec: RecordDecoder, raw: bytes) -> dict[str, Any]:
     """The JSON form of the event in a single-object Avro message (as
     ``event_to_dict(codec.decode(raw))`` gives it, without building the
     dataclasses); EventFormatError when it does not decode."""

@@ -24,6 +24,7 @@ import structlog
 from aiokafka import ConsumerRecord
 
 from cprbroker.adapters.avro_codec import EventCodec
+from cprbroker.adapters.delivery_codec import EventReader
 from cprbroker.adapters.delivery_matching import event_document, event_facts
 from cprbroker.adapters.delivery_records import DeliveryRecord, EventRef
 from cprbroker.adapters.metrics import DeliveryMetrics
@@ -55,7 +56,7 @@ class FanOut:
     ) -> None:
         self._view = view
         self._courier = courier
-        self._codec = codec
+        self._reader = EventReader(codec)
         self._metrics = metrics
         self._events = metrics.fanout_events
         self._deliveries = metrics.fanout_deliveries
@@ -68,7 +69,7 @@ class FanOut:
         if record.value is None:
             return
         try:
-            document = event_document(self._codec, record.value)
+            document = event_document(self._reader, record.value)
         except EventFormatError as exc:
             # Not deliverable by anyone; the processor wrote it and must be fixed.
             # The decoder's message may quote field values, so it stays out of the log.
