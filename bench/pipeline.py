@@ -25,6 +25,12 @@ persons, each as large as an average event, batched the same way (linger,
 acks=all); the median over three repetitions. The ratio is pipeline persons/s
 over baseline messages/s.
 
+And a floor for any faust processor: an agent of an app configured as the
+processor's (same faust settings, same batches) that does nothing but take
+the batches of as many pre-produced messages, each as large as an average
+person message; messages/s from its first batch to its last. A processor
+doing real work per person cannot pass it per process.
+
 Needs a Kafka broker: ``--bootstrap-servers`` or ``KAFKA_BOOTSTRAP_SERVERS``
 (``cprbroker kafka start`` prints one). Topics, consumer group and data dir
 are fresh on every run; the synthetic files are kept in ``--work-dir`` and
@@ -50,6 +56,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
@@ -59,11 +66,14 @@ from cprbroker.adapters.local_kafka_process import kill_when_parent_dies, tail_f
 from cprbroker.core.topics import TopicNames, TopicSpec
 from cprbroker.ingest.run import run_ingest
 from cprbroker.ingest.settings import IngestSettings
+from cprbroker.processor.app import faust_app
+from cprbroker.processor.settings import ProcessorSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PARTITIONS = 6
 WAIT_S = 3600.0
 BASELINE_RUNS = 3
+FLOOR_MIN_MESSAGES = 2_000
 
 
 @dataclass
@@ -89,6 +99,8 @@ class Figures:
     event_bytes: float = 0.0
     baseline_s: list[float] = field(default_factory=list)
     backlog_baseline_s: list[float] = field(default_factory=list)
+    floor: float = 0.0
+    floor_messages: int = 0
 
 
 def synthesize(work_dir: Path, persons: int, days: int) -> tuple[Path, list[Delta]]:
@@ -223,6 +235,54 @@ async def baseline(bootstrap: str, count: int, size: int) -> float:
         await producer.stop()
 
 
+async def faust_floor(bootstrap: str, count: int, size: int, work_dir: Path) -> float:
+    """Messages/s of a do-nothing faust agent, configured as the processor,
+    over ``count`` pre-produced messages of ``size`` bytes (from its first
+    batch to its last)."""
+    suffix = uuid.uuid4().hex[:8]
+    topic = f"bench.floor.{suffix}"
+    await ensure_topics(bootstrap, [TopicSpec(topic, PARTITIONS, False, None)])
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=20)
+    await producer.start()
+    try:
+        value = os.urandom(size)
+        futures = [
+            await producer.send(topic, value, key=f"{i:010d}".encode()) for i in range(count)
+        ]
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+    settings = ProcessorSettings(
+        bootstrap_servers=bootstrap,
+        app_id=f"bench-floor-{suffix}",
+        store="memory",
+        data_dir=work_dir / f"floor-{suffix}",
+    )
+    app = faust_app(settings)
+    source = app.topic(
+        topic, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
+    )
+    done = asyncio.Event()
+    seen: list[tuple[float, int]] = []
+
+    async def take(stream: Any) -> None:
+        total = 0
+        async for batch in stream.take_events(settings.batch_size, within=settings.batch_seconds):
+            total += len(batch)
+            seen.append((time.perf_counter(), total))
+            if total >= count:
+                done.set()
+
+    app.agent(source, name="floor")(take)
+    await app.start()
+    try:
+        await asyncio.wait_for(done.wait(), WAIT_S)
+    finally:
+        await app.stop()
+    (first_at, first_count), (last_at, last_count) = seen[0], seen[-1]
+    return (last_count - first_count) / max(last_at - first_at, 1e-6)
+
+
 async def measure(
     bootstrap: str, work_dir: Path, persons: int, days: int, processors: int
 ) -> Figures:
@@ -293,6 +353,12 @@ async def measure(
         figures.baseline_s.append(await baseline(bootstrap, count, size))
         if backlog_count:
             figures.backlog_baseline_s.append(await baseline(bootstrap, backlog_count, size))
+    # Person messages: every delta person's records as ingest writes them.
+    message_bytes = round(
+        sum(d.path.stat().st_size for d in deltas) / sum(d.persons for d in deltas)
+    )
+    figures.floor_messages = max(backlog_count, count, FLOOR_MIN_MESSAGES)
+    figures.floor = await faust_floor(bootstrap, figures.floor_messages, message_bytes, work_dir)
     return figures
 
 
@@ -333,6 +399,10 @@ def report(figures: Figures) -> str:
             f"{backlog_base:,.0f} messages/s",
             f"ratio: {sustained / backlog_base:.3f}",
         ]
+    lines.append(
+        f"faust floor (a do-nothing agent configured as the processor, "
+        f"{figures.floor_messages:,} messages): {figures.floor:,.0f} messages/s per process"
+    )
     return "\n".join(lines)
 
 

@@ -33,3 +33,4 @@ def test_small_mode_prints_figures_beside_the_baseline(
     assert len(baselines) == 2
     assert len(ratios) == 2
     assert all(float(ratio) > 0 for ratio in ratios)
+    assert _number(r"faust floor \(.*\): ([\d,]+) messages/s per process", out) > 0
