@@ -9,6 +9,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from standardwebhooks.webhooks import Webhook
 
 from cprbroker.core.delivery.cloudevents import (
@@ -301,3 +303,16 @@ def test_build_request_judges_protection_on_the_danish_date() -> None:
     # An hour earlier it is still 2024-12-31 in Copenhagen.
     earlier = json.loads(_request(protections, now - 3600, secret).body)
     assert "name" not in earlier["data"]["snapshot"]
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(st.dictionaries(st.text(), _JSON_VALUES, max_size=6))
+def test_the_body_is_the_compact_json_the_standard_library_writes(envelope: dict[str, Any]) -> None:
+    expected = json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    assert encode_envelope(envelope) == expected

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
+import orjson
 import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
@@ -196,9 +197,8 @@ class KafkaAttemptLog:
         for subscription_id, documents in pending.items():
             key = subscription_id.encode("utf-8")
             for start in range(0, len(documents), ENTRIES_PER_RECORD):
-                value = json.dumps(
-                    documents[start : start + ENTRIES_PER_RECORD], separators=(",", ":")
-                ).encode("utf-8")
+                # Read back with json.loads: orjson's compact JSON, at a fraction of the CPU.
+                value = orjson.dumps(documents[start : start + ENTRIES_PER_RECORD])
                 try:
                     sent = await self._producer.send(self._topic, key=key, value=value)
                 except KafkaError:

@@ -60,8 +60,9 @@ class FanOut:
         self._metrics = metrics
         self._events = metrics.fanout_events
         self._deliveries = metrics.fanout_deliveries
-        self._gauge = metrics.in_flight.labels("fanout")
         self._in_flight = 0
+        # Read when scraped: no metric update per delivery for it.
+        metrics.in_flight.labels("fanout").set_function(lambda: self._in_flight)
 
     async def handle(self, record: ConsumerRecord[bytes, bytes]) -> None:
         """Deliver the event in ``record`` to every subscription it matches."""
@@ -97,7 +98,6 @@ class FanOut:
         """One delivery to its conclusion; while Kafka is away, try it again
         after a pause (this delivery only, not its event's others)."""
         self._in_flight += 1
-        self._gauge.set(self._in_flight)
         try:
             while True:
                 try:
@@ -115,4 +115,3 @@ class FanOut:
                     return
         finally:
             self._in_flight -= 1
-            self._gauge.set(self._in_flight)

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
+
+import orjson
 
 from cprbroker.core.errors import DeliveryPolicyError
 
@@ -100,9 +101,9 @@ def encode_envelope(envelope: Mapping[str, Any]) -> bytes:
     """Return the UTF-8 JSON body for ``envelope``: compact and key order kept,
     so the same envelope always gives the same bytes (the signature covers them)."""
     try:
-        text = json.dumps(
-            envelope, ensure_ascii=False, separators=(",", ":"), default=_json_default
-        )
-    except (TypeError, ValueError) as exc:
+        # orjson writes what json.dumps(ensure_ascii=False, separators=(",", ":"))
+        # writes for the strings, numbers and containers of an event, at a
+        # fraction of the CPU; dates and times go through _json_default as before.
+        return orjson.dumps(envelope, default=_json_default, option=orjson.OPT_PASSTHROUGH_DATETIME)
+    except TypeError as exc:  # orjson.JSONEncodeError is a TypeError
         raise DeliveryPolicyError(f"event {envelope.get('id')!r} is not JSON: {exc}") from exc
-    return text.encode("utf-8")
