@@ -17,10 +17,10 @@ Record types that occur 0-n times (004, 005, 007, 014, 016, 017/052) mean
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import enum
 from collections.abc import Iterable
+from typing import Any
 
 from cprbroker.core.cpr.records import PersonRecords, Record
 from cprbroker.core.cpr.values import PartialDate, Value
@@ -139,41 +139,43 @@ def _name(record: Record | None, text_record: Record | None, carried: Name | Non
 def _address(
     record: Record | None, text_record: Record | None, status: str, carried: Address | None
 ) -> Address | None:
-    location: Address | None
+    location: dict[str, Any]
     if record is not None:
-        location = Address(
-            municipality=text(record["KOMKOD"]),
-            road_code=text(record["VEJKOD"]),
-            house_number=text(record["HUSNR"]),
-            floor=text(record["ETAGE"]),
-            door=text(record["SIDEDOER"]),
-            building_number=text(record["BNR"]),
-            moved_in_at=iso(record["TILFLYDTO"]),
-            municipality_moved_in_at=iso(record["TILFLYKOMDTO"]),
-            previous_municipality=_municipality(record["FRAFLYKOMKOD"]),
-            previous_municipality_left_at=iso(record["FRAFLYKOMDTO"]),
-            co_name=text(record["CONVN"]),
-            supplementary_lines=_lines(record, (f"ADR{i}-SUPLADR" for i in range(1, 6))),
-        )
+        location = {
+            "municipality": text(record["KOMKOD"]),
+            "road_code": text(record["VEJKOD"]),
+            "house_number": text(record["HUSNR"]),
+            "floor": text(record["ETAGE"]),
+            "door": text(record["SIDEDOER"]),
+            "building_number": text(record["BNR"]),
+            "moved_in_at": iso(record["TILFLYDTO"]),
+            "municipality_moved_in_at": iso(record["TILFLYKOMDTO"]),
+            "previous_municipality": _municipality(record["FRAFLYKOMKOD"]),
+            "previous_municipality_left_at": iso(record["FRAFLYKOMDTO"]),
+            "co_name": text(record["CONVN"]),
+            "supplementary_lines": _lines(record, (f"ADR{i}-SUPLADR" for i in range(1, 6))),
+        }
     elif text_record is not None and text(text_record["KOMKOD"]):
-        location = Address(
-            municipality=text(text_record["KOMKOD"]),
-            road_code=text(text_record["VEJKOD"]),
-            house_number=text(text_record["HUSNR"]),
-            floor=text(text_record["ETAGE"]),
-            door=text(text_record["SIDEDOER"]),
-            building_number=text(text_record["BNR"]),
-        )
+        location = {
+            "municipality": text(text_record["KOMKOD"]),
+            "road_code": text(text_record["VEJKOD"]),
+            "house_number": text(text_record["HUSNR"]),
+            "floor": text(text_record["ETAGE"]),
+            "door": text(text_record["SIDEDOER"]),
+            "building_number": text(text_record["BNR"]),
+        }
     elif status < "30" and carried is not None:
         return carried  # 002 not selected in this extract: keep what we know
     else:
         return None
+    # One Address built once (a frozen dataclass costs a call per field to build).
     if text_record is not None:
-        return _with_address_text(location, text_record)
+        location.update(_address_text(location.get("co_name"), text_record))
+        return Address(**location)
     if carried is not None:
         # 003 not delivered: keep the printable text we know.
-        return dataclasses.replace(
-            location,
+        return Address(
+            **location,
             road_name=carried.road_name,
             locality=carried.locality,
             standard_address=carried.standard_address,
@@ -181,21 +183,20 @@ def _address(
             postcode=carried.postcode,
             postal_district=carried.postal_district,
         )
-    return location
+    return Address(**location)
 
 
-def _with_address_text(location: Address, record: Record) -> Address:
-    """``location`` with the 003 text fields (c/o from 002 when it has one)."""
-    return dataclasses.replace(
-        location,
-        co_name=location.co_name or text(record["CONVN"]),
-        road_name=text(record["VEJADRNVN"]),
-        locality=text(record["LOKALITET"]),
-        standard_address=text(record["STANDARDADR"]),
-        city=text(record["BYNVN"]),
-        postcode=text(record["POSTNR"]),
-        postal_district=text(record["POSTDISTTXT"]),
-    )
+def _address_text(co_name: str | None, record: Record) -> dict[str, Any]:
+    """The 003 text fields of an address (c/o from 002 when it has one)."""
+    return {
+        "co_name": co_name or text(record["CONVN"]),
+        "road_name": text(record["VEJADRNVN"]),
+        "locality": text(record["LOKALITET"]),
+        "standard_address": text(record["STANDARDADR"]),
+        "city": text(record["BYNVN"]),
+        "postcode": text(record["POSTNR"]),
+        "postal_district": text(record["POSTDISTTXT"]),
+    }
 
 
 def _municipality(value: Value) -> str | None:
