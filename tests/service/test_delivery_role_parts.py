@@ -289,3 +289,13 @@ def test_settings_come_from_the_environment() -> None:
 def test_malformed_settings_name_the_variable(name: str, value: str, message: str) -> None:
     with pytest.raises(SettingsError, match=message):
         DeliverySettings().with_environ({name: value})
+
+
+@given(st.floats(min_value=-2e9, max_value=5e9, allow_nan=False))
+def test_attempt_times_read_as_datetime_writes_them(epoch: float) -> None:
+    entry = AttemptLogEntry(
+        at=epoch, subscription_id="s", delivery_id="d", event_id="e", event_type="t",
+        attempt=1, status=AttemptStatus.DELIVERED, stage="send",
+    )  # fmt: skip
+    expected = dt.datetime.fromtimestamp(epoch, tz=dt.UTC).isoformat(timespec="milliseconds")
+    assert entry.to_document()["at"] == expected
