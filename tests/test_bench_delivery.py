@@ -18,12 +18,15 @@ def test_small_mode_prints_figures_beside_the_baseline(
     out = capsys.readouterr().out
     assert "events per count: 300 at once, then 100/s for 2 s" in out
     rows = re.findall(
-        r"^\s*(\d+)\s+([\d,]+)\s+([\d,]+)\s+([\d.]+) \|\s+([\d,]+)\s+(\d+)\s+(\d+)\s+(\d+)/(\d+)$",
+        r"^\s*(\d+)\s+([\d,]+)\s+([\d,]+)\s+([\d.]+) \|\s+([\d,]+)\s+(\d+)\s+(\d+)\s+(\d+)/(\d+)"
+        r" \| ([\d.]+)/([\d.]+)$",
         out,
         re.MULTILINE,
     )
     assert [int(row[0]) for row in rows] == [1, 10]
-    for _, delivered, baseline, ratio, _, p50, p99, _, _ in rows:
+    for _, delivered, baseline, ratio, _, p50, p99, _, _, cpu, baseline_cpu in rows:
+        assert float(cpu) > 0
+        assert float(baseline_cpu) > 0
         assert int(delivered.replace(",", "")) > 0
         assert int(baseline.replace(",", "")) > 0
         assert float(ratio) > 0
