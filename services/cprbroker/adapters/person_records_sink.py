@@ -10,7 +10,6 @@ the caller can tell "all of the file is on the topic" from "some may not be".
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -18,6 +17,12 @@ from typing import Protocol
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
+from cprbroker.adapters.record_batches import (
+    OutgoingRecord,
+    RecordBatcher,
+    SentBatch,
+    acknowledged,
+)
 from cprbroker.core.errors import KafkaUnavailableError
 
 Headers = Sequence[tuple[str, bytes]]
@@ -48,16 +53,24 @@ class PersonSink(Protocol):
 
 
 class KafkaPersonSink:
-    """A :class:`PersonSink` on a started :class:`AIOKafkaProducer`."""
+    """A :class:`PersonSink` on a started :class:`AIOKafkaProducer`.
+
+    Messages are collected and handed to the producer a chunk at a time, as
+    one record batch per partition (:class:`RecordBatcher`), in the order
+    given; at most about ``window`` messages wait for acknowledgement at once.
+    """
 
     def __init__(
         self, producer: AIOKafkaProducer, topic: str, dead_letter_topic: str, *, window: int
     ) -> None:
         self._producer = producer
+        self._batcher = RecordBatcher(producer)
         self._topic = topic
         self._dlq = dead_letter_topic
         self._window = window
-        self._pending: list[asyncio.Future[object]] = []
+        self._chunk = max(1, min(_CHUNK, window // 2))
+        self._queued: list[OutgoingRecord] = []
+        self._pending: list[tuple[int, list[SentBatch]]] = []
 
     async def partitions(self) -> int:
         """How many partitions the person-records topic has."""
@@ -70,54 +83,43 @@ class KafkaPersonSink:
     async def send_person(self, key: bytes, value: bytes) -> None:
         """Queue one person message; waits for acknowledgements when the
         window of unacknowledged messages is full."""
-        await self._send(self._topic, key, value)
+        await self._queue(OutgoingRecord(self._topic, key, value))
 
     async def send_mark(self, partition: int, key: bytes, value: bytes) -> None:
         """Queue an end-of-file mark for ``partition``."""
-        await self._send(self._topic, key, value, partition=partition)
+        await self._queue(OutgoingRecord(self._topic, key, value, partition=partition))
 
     async def send_dead_letter(self, key: bytes | None, value: bytes, headers: Headers) -> None:
-        """Queue a dead letter."""
-        await self._send(self._dlq, key, value, headers=list(headers))
+        """Queue a dead letter (one without a key goes to partition 0)."""
+        partition = None if key is not None else 0
+        await self._queue(OutgoingRecord(self._dlq, key, value, tuple(headers), partition))
 
-    async def _send(
-        self,
-        topic: str,
-        key: bytes | None,
-        value: bytes,
-        *,
-        partition: int | None = None,
-        headers: list[tuple[str, bytes]] | None = None,
-    ) -> None:
-        try:
-            future = await self._producer.send(
-                topic, value, key=key, partition=partition, headers=headers
-            )
-        except KafkaError as exc:
-            raise KafkaUnavailableError(f"cannot produce to {topic}: {exc}") from exc
-        self._pending.append(future)
-        if len(self._pending) >= self._window:
+    async def _queue(self, record: OutgoingRecord) -> None:
+        self._queued.append(record)
+        if len(self._queued) < self._chunk:
+            return
+        await self._submit()
+        if sum(count for count, _ in self._pending) >= self._window:
             # Wait for the older half only, so the producer keeps a full pipeline.
-            half = len(self._pending) // 2
+            half = max(1, len(self._pending) // 2)
             older, self._pending = self._pending[:half], self._pending[half:]
-            await _acknowledged(older)
+            await acknowledged([batch for _, sent in older for batch in sent])
+
+    async def _submit(self) -> None:
+        queued, self._queued = self._queued, []
+        if queued:
+            self._pending.append((len(queued), await self._batcher.submit(queued)))
 
     async def flush(self) -> None:
         """Return once every queued message is acknowledged; raise
         KafkaUnavailableError if any was refused."""
+        await self._submit()
         pending, self._pending = self._pending, []
-        await _acknowledged(pending)
+        await acknowledged([batch for _, sent in pending for batch in sent])
 
 
-async def _acknowledged(futures: list[asyncio.Future[object]]) -> None:
-    if not futures:
-        return
-    results = await asyncio.gather(*futures, return_exceptions=True)
-    failures = [r for r in results if isinstance(r, BaseException)]
-    if failures:
-        raise KafkaUnavailableError(
-            f"{len(failures)} of {len(futures)} messages were not acknowledged: {failures[0]}"
-        ) from failures[0]
+_CHUNK = 500
+"""Messages handed to the producer at once."""
 
 
 @dataclass

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
@@ -45,6 +45,27 @@ def partition_for(key: bytes, partitions: int) -> int:
     return (hashed & 0x7FFFFFFF) % partitions
 
 
+SentBatch = tuple[TopicPartition, int, "asyncio.Future[Any]"]
+"""A batch handed to the producer: its partition, record count and future."""
+
+
+async def acknowledged(sent: Sequence[SentBatch]) -> dict[TopicPartition, int]:
+    """Wait until every batch in ``sent`` is acknowledged; the offset of the
+    last record per topic partition. :class:`KafkaUnavailableError` if Kafka
+    refused any."""
+    results = await asyncio.gather(*(future for _, _, future in sent), return_exceptions=True)
+    failures = [result for result in results if isinstance(result, BaseException)]
+    if failures:
+        raise KafkaUnavailableError(
+            f"{len(failures)} of {len(sent)} record batches were not acknowledged: {failures[0]}"
+        ) from failures[0]
+    last: dict[TopicPartition, int] = {}
+    # No failures: every result is aiokafka's (untyped) RecordMetadata.
+    for (tp, count, _), metadata in zip(sent, cast("list[Any]", results), strict=True):
+        last[tp] = max(last.get(tp, -1), int(metadata.offset) + count - 1)
+    return last
+
+
 class RecordBatcher:
     """Produces sequences of records as one batch per topic partition."""
 
@@ -68,21 +89,23 @@ class RecordBatcher:
         which is why everything cprbroker writes this way is idempotent by
         key or carries a deterministic id).
         """
+        return await acknowledged(await self.submit(records))
+
+    async def submit(self, records: Iterable[OutgoingRecord]) -> list[SentBatch]:
+        """Hand ``records`` to the producer without waiting for Kafka; pass
+        the result to :func:`acknowledged`. Records of later calls follow
+        those of earlier ones in each partition."""
         try:
             groups: dict[TopicPartition, list[OutgoingRecord]] = {}
             for record in records:
                 tp = TopicPartition(record.topic, await self._partition(record))
                 groups.setdefault(tp, []).append(record)
-            sent: list[tuple[TopicPartition, int, asyncio.Future[Any]]] = []
+            sent: list[SentBatch] = []
             for tp, group in groups.items():
                 sent.extend(await self._send_partition(tp, group))
-            last: dict[TopicPartition, int] = {}
-            for tp, count, future in sent:
-                metadata = await future
-                last[tp] = max(last.get(tp, -1), metadata.offset + count - 1)
         except KafkaError as exc:
             raise KafkaUnavailableError(f"producing a batch of records failed: {exc}") from exc
-        return last
+        return sent
 
     async def _partition(self, record: OutgoingRecord) -> int:
         if record.partition is not None:
@@ -94,10 +117,10 @@ class RecordBatcher:
 
     async def _send_partition(
         self, tp: TopicPartition, records: list[OutgoingRecord]
-    ) -> list[tuple[TopicPartition, int, asyncio.Future[Any]]]:
+    ) -> list[SentBatch]:
         """Send ``records`` in as few batches as the batch size allows."""
         producer = self._producer
-        sent: list[tuple[TopicPartition, int, asyncio.Future[Any]]] = []
+        sent: list[SentBatch] = []
         batch, count = producer.create_batch(), 0
         for record in records:
             headers = list(record.headers)
