@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any, Protocol
 
 from cprbroker.core.clients import ApiClient
@@ -66,8 +67,13 @@ def _text(value: object) -> str | None:
 
 def _datetime(value: object) -> dt.datetime | None:
     text = _text(value)
-    if text is None:
-        return None
+    return None if text is None else _parse_datetime(text)
+
+
+# Times and birth dates repeat across events (an extract's events share a few
+# thousand minutes; people share birthdays): each distinct text is parsed once.
+@lru_cache(maxsize=65536)
+def _parse_datetime(text: str) -> dt.datetime | None:
     try:
         return dt.datetime.fromisoformat(text)
     except ValueError:
@@ -77,10 +83,13 @@ def _datetime(value: object) -> dt.datetime | None:
 
 def _date(value: object) -> dt.date | None:
     text = _text(value)
-    if text is None:
-        return None
+    return None if text is None else _parse_date(text[:10])
+
+
+@lru_cache(maxsize=65536)
+def _parse_date(text: str) -> dt.date | None:
     try:
-        return dt.date.fromisoformat(text[:10])
+        return dt.date.fromisoformat(text)
     except ValueError:
         return None
 

@@ -5,9 +5,8 @@ requests at once."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from types import TracebackType
 
 from cprbroker.core.errors import DeliveryPolicyError
 
@@ -36,18 +35,51 @@ class SubscriptionLimiter:
         slot = self._slots.get(subscription_id)
         return slot.users if slot is not None else 0
 
-    @asynccontextmanager
-    async def slot(self, subscription_id: str) -> AsyncIterator[None]:
-        """Hold one of the subscription's slots for the duration of the block,
-        waiting for one to free up if all are taken."""
+    def slot(self, subscription_id: str) -> _Held:
+        """Hold one of the subscription's slots for the duration of an
+        ``async with`` block, waiting for one to free up if all are taken."""
+        return _Held(self, subscription_id)
+
+    async def _acquire(self, subscription_id: str) -> None:
         slot = self._slots.get(subscription_id)
         if slot is None:
             slot = self._slots[subscription_id] = _Slot(asyncio.Semaphore(self.per_subscription))
         slot.users += 1
         try:
-            async with slot.semaphore:
-                yield
-        finally:
-            slot.users -= 1
-            if slot.users == 0:
-                del self._slots[subscription_id]
+            await slot.semaphore.acquire()
+        except BaseException:
+            self._leave(subscription_id, slot)
+            raise
+
+    def _release(self, subscription_id: str) -> None:
+        slot = self._slots[subscription_id]
+        slot.semaphore.release()
+        self._leave(subscription_id, slot)
+
+    def _leave(self, subscription_id: str, slot: _Slot) -> None:
+        slot.users -= 1
+        if slot.users == 0:
+            del self._slots[subscription_id]
+
+
+class _Held:
+    """One slot of a subscription as an async context manager: a plain class,
+    because it is entered once per delivery and a generator-based one costs
+    several times as much."""
+
+    __slots__ = ("_limiter", "_subscription_id")
+
+    def __init__(self, limiter: SubscriptionLimiter, subscription_id: str) -> None:
+        self._limiter = limiter
+        self._subscription_id = subscription_id
+
+    async def __aenter__(self) -> None:
+        await self._limiter._acquire(self._subscription_id)
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._limiter._release(self._subscription_id)

@@ -59,6 +59,7 @@ ACTOR = "cprbroker-delivery"
 """The audit trail's actor for what the delivery role does on its own."""
 GONE_REASON = "the endpoint answered 410 Gone"
 SINGLE_ATTEMPT = ShortRetryPolicy(attempts=1)
+HEALTHY = SubscriptionHealth()
 
 
 class Sender(Protocol):
@@ -163,20 +164,24 @@ class Courier:
                 await self._defer(record, stage, breaker)
                 return
             results: list[AttemptResult] = []
+            outcomes: list[Outcome] = []
 
             async def attempt() -> AttemptResult:
                 request = sign_request(record.message_id, body, secrets, self._clock())
                 result = await self._sender.send(subscription.endpoint.url, request)
-                self._observe(result, breaker)
+                outcomes.append(self._observe(result, breaker))
                 results.append(result)
                 return result
 
             policy = self._policy.short_retry if short_retries else SINGLE_ATTEMPT
-            outcome = await self._attempt_with_short_retries(attempt, policy)
+            outcome = await self._attempt_with_short_retries(attempt, outcomes, policy)
         await self._conclude(record, subscription, stage, results, outcome)
 
     async def _attempt_with_short_retries(
-        self, attempt: Callable[[], Awaitable[AttemptResult]], policy: ShortRetryPolicy
+        self,
+        attempt: Callable[[], Awaitable[AttemptResult]],
+        outcomes: list[Outcome],
+        policy: ShortRetryPolicy,
     ) -> Outcome:
         """Attempt once; only when that fails retriably, hand on to tenacity.
 
@@ -184,9 +189,10 @@ class Courier:
         than the rest of a delivery: so the first attempt is made here, then
         replayed to tenacity as its attempt 1, with the window shortened by the
         time it took, which keeps the policy's waits and deadline as they are.
+        ``attempt`` appends each attempt's outcome to ``outcomes``.
         """
         first = await attempt()
-        outcome = classify_attempt(first, self._policy.clamp)
+        outcome = outcomes[-1]
         if not outcome.retriable or policy.attempts == 1:
             return outcome
         replayed = False
@@ -204,14 +210,17 @@ class Courier:
         )
         return report.outcome
 
-    def _observe(self, result: AttemptResult, breaker: CircuitBreaker) -> None:
+    def _observe(self, result: AttemptResult, breaker: CircuitBreaker) -> Outcome:
+        """Count the attempt, tell its endpoint's breaker; return its outcome."""
         label = result_label(result)
         counter = self._attempt_results.get(label)
         if counter is None:
             counter = self._attempt_results[label] = self._metrics.attempts.labels(label)
         counter.inc()
         self._metrics.attempt_latency.observe(result.latency)
-        breaker.record(classify_attempt(result, self._policy.clamp), self._monotonic())
+        outcome = classify_attempt(result, self._policy.clamp)
+        breaker.record(outcome, self._monotonic())
+        return outcome
 
     async def _conclude(
         self,
@@ -222,7 +231,7 @@ class Courier:
         outcome: Outcome,
     ) -> None:
         now = self._clock()
-        health = self._health.get(subscription.id, SubscriptionHealth()).after(outcome, now)
+        health = self._health.get(subscription.id, HEALTHY).after(outcome, now)
         self._health[subscription.id] = health
         first = record.attempts + 1
         # Every attempt but the last was followed by a short in-process retry.

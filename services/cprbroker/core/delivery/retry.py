@@ -266,7 +266,7 @@ class SubscriptionHealth:
     def after(self, outcome: Outcome, now: float) -> SubscriptionHealth:
         """The health after an attempt at ``now`` ended in ``outcome``."""
         if outcome.kind is OutcomeKind.DELIVERED:
-            return SubscriptionHealth(None)
+            return self if self.failing_since is None else SubscriptionHealth(None)
         if self.failing_since is not None:
             return self
         return SubscriptionHealth(now)
