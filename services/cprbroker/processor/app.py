@@ -142,10 +142,12 @@ class Processor:
         # ``max_messages`` changelog writes wait in its producer buffer; a batch
         # writes up to ``batch_size`` at once, by design.
         self.app.producer.buffer.max_messages = max(100, 4 * settings.batch_size)
+        # No linger: a batch is complete when handed over, and the agent waits
+        # for its acknowledgement before it takes the next one.
         self._output = AIOKafkaProducer(
             bootstrap_servers=settings.bootstrap_servers,
             acks="all",
-            linger_ms=settings.linger_ms,
+            linger_ms=0,
             max_batch_size=settings.batch_bytes,
             max_request_size=max(4 * 1024 * 1024, settings.batch_bytes),
             compression_type=settings.compression_type,
