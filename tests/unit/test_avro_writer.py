@@ -138,8 +138,10 @@ def test_long_is_a_zigzag_varint(value: int) -> None:
         {"type": "record", "name": "R", "fields": [{"name": "n", "type": "long"}]},
         {"type": "map", "values": "string"},
         ["null", "string", "int"],
+        {"type": "record", "name": "R", "fields": [{"name": "a; import os", "type": "string"}]},
+        {"type": "record", "name": "R", "fields": [{"name": "class", "type": "string"}]},
     ],
-    ids=["int", "long field", "map", "union of primitives"],
+    ids=["int", "long field", "map", "union of primitives", "odd field name", "keyword"],
 )
 def test_schemas_beyond_the_supported_avro_are_refused(schema: Any) -> None:
     with pytest.raises(SchemaNotSupportedError):

@@ -3,10 +3,12 @@
 fastavro writes a dict; the processor would first turn every event, with its
 whole person snapshot, into nested dicts and then have fastavro walk them
 again, which together cost several times the rest of the derivation. This
-module compiles the writer schema once into a tree of small functions that
-write the model objects straight into a ``bytearray``, reading each record
-field as the attribute of the same name (the model's dataclasses carry the
-Avro field names; see :mod:`cprbroker.core.events.serial`).
+module compiles the writer schema once into functions that write the model
+objects straight into a ``bytearray``, reading each record field as the
+attribute of the same name (the model's dataclasses carry the Avro field
+names; see :mod:`cprbroker.core.events.serial`). A record's writer is Python
+source generated from the schema, strings written inline, so most of an
+event costs no function call per field.
 
 It covers exactly the Avro the schemas use (null, string, records, arrays,
 unions) and refuses a schema with anything else when it is compiled, so a
@@ -23,14 +25,14 @@ person share one snapshot object, which is then encoded once.
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Callable, Collection, Sequence
+import keyword
+import re
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from typing import Any
 
 Write = Callable[[bytearray, Any], None]
 Branch = Callable[[Any], str]
-
-_MISSING = object()
 
 
 class SchemaNotSupportedError(ValueError):
@@ -109,23 +111,30 @@ class _Compiler:
         found = self._writers.get(name)
         if found is not None:
             return found
-        # Recursive types would refer to themselves while being compiled.
-        fields: list[tuple[str, Write, Any]] = []
-        members: dict[type, Callable[[Any], Sequence[Any]]] = {}
+        # A record refers to its writer through this cell until it is compiled,
+        # so that a (directly or indirectly) recursive type compiles.
+        cell: list[Write] = []
 
-        def write(out: bytearray, value: Any) -> None:
-            read = members.get(type(value))
-            if read is None:
-                read = members[type(value)] = _reader(type(value), fields)
-            for (_, write_field, _), member in zip(fields, read(value), strict=True):
-                write_field(out, member)
+        def write_later(out: bytearray, value: Any) -> None:
+            cell[0](out, value)
 
-        record = write if name not in self._memo_records else _memoized(write)
+        self._writers[name] = write_later
+        fields = self._named[name]["fields"]
+        compiled = _record_source([(f["name"], f["type"], self) for f in fields])
+        namespace: dict[str, Any] = {
+            "write_long": write_long,
+            "DEFAULTS": [(f["name"], f.get("default")) for f in fields],
+            **compiled.helpers,
+        }
+        # The writer is Python source generated from the schema (names of
+        # variables and fields only, never data), compiled once: straight-line
+        # code per field instead of a function call per string.
+        exec(compile(compiled.source, f"<avro writer {name}>", "exec"), namespace)  # noqa: S102
+        record: Write = namespace["write"]
+        if name in self._memo_records:
+            record = _memoized(record)
+        cell.append(record)
         self._writers[name] = record
-        fields.extend(
-            (field["name"], self.writer(field["type"]), field.get("default"))
-            for field in self._named[name]["fields"]
-        )
         return record
 
     def _union(self, branches: list[Any]) -> Write:
@@ -181,21 +190,82 @@ class _Compiler:
         return write
 
 
-def _reader(cls: type, fields: list[tuple[str, Write, Any]]) -> Callable[[Any], Sequence[Any]]:
-    """A function giving the values of ``fields`` of an instance of ``cls``:
-    one C-level ``attrgetter`` when the class has them all, else per field
-    with the schema's default for what it lacks."""
-    names = [name for name, _, _ in fields]
-    if all(hasattr(cls, name) for name in names):
-        if len(names) == 1:
-            single = operator.attrgetter(names[0])
-            return lambda value: (single(value),)
-        return operator.attrgetter(*names)
-    defaults = [(name, default) for name, _, default in fields]
-    return lambda value: [
-        member if (member := getattr(value, name, _MISSING)) is not _MISSING else default
-        for name, default in defaults
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclass(frozen=True, slots=True)
+class _Source:
+    source: str
+    helpers: dict[str, Write]
+
+
+def _string_lines(var: str, indent: str) -> list[str]:
+    return [
+        f"{indent}data = {var}.encode('utf-8')",
+        f"{indent}size = len(data)",
+        f"{indent}if size < 64:",
+        f"{indent}    out.append(size << 1)",
+        f"{indent}else:",
+        f"{indent}    write_long(out, size)",
+        f"{indent}out += data",
     ]
+
+
+def _optional(schema: Any) -> tuple[int, int, Any] | None:
+    """(null index, other index, other schema) of a two-branch union with null."""
+    if isinstance(schema, list) and len(schema) == 2 and "null" in schema:
+        null_index = schema.index("null")
+        return null_index, 1 - null_index, schema[1 - null_index]
+    return None
+
+
+def _is_string(schema: Any) -> bool:
+    return schema == "string" or (
+        isinstance(schema, dict)
+        and schema.get("type") == "string"
+        and not schema.keys() - {"type", "doc"}
+    )
+
+
+def _record_source(fields: list[tuple[str, Any, _Compiler]]) -> _Source:
+    """The source of ``write(out, value)`` for a record: its fields read as
+    attributes (the schema's default for any the value lacks), strings and
+    optional strings written inline, every other type through its compiled
+    writer."""
+    helpers: dict[str, Write] = {}
+    names = [field_name for field_name, _, _ in fields]
+    for field_name in names:
+        # Avro names are identifiers; anything else must not reach the source.
+        if not _NAME.fullmatch(field_name) or keyword.iskeyword(field_name):
+            raise SchemaNotSupportedError(f"field name {field_name!r:.40} is not an identifier")
+    members = [f"m{i}" for i in range(len(fields))]
+    lines = ["def write(out, value):"]
+    if members:
+        lines.append("    try:")
+        lines.extend(f"        {m} = value.{n}" for m, n in zip(members, names, strict=True))
+        lines.append("    except AttributeError:")
+        lines.append(f"        {', '.join(members)}, = [getattr(value, n, d) for n, d in DEFAULTS]")
+    for i, (_, schema, compiler) in enumerate(fields):
+        var = members[i]
+        optional = _optional(schema)
+        if _is_string(schema):
+            lines.extend(_string_lines(var, "    "))
+        elif optional is not None and _is_string(optional[2]):
+            null_index, index, _ = optional
+            lines += [
+                f"    if {var} is None:",
+                f"        out.append({null_index << 1})",
+                "    else:",
+                f"        out.append({index << 1})",
+                *_string_lines(var, "        "),
+            ]
+        else:
+            helper = f"w{i}"
+            helpers[helper] = compiler.writer(schema)
+            lines.append(f"    {helper}(out, {var})")
+    if not fields:
+        lines.append("    pass")
+    return _Source("\n".join(lines) + "\n", helpers)
 
 
 def _array(write_item: Write) -> Write:
