@@ -22,6 +22,7 @@ from types import TracebackType
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
+from yarl import URL
 
 from cprbroker.core.delivery.attempt import AttemptResult, ErrorKind
 from cprbroker.core.delivery.callback_url import AddressPolicy, IpAddress, parse_callback_url
@@ -152,7 +153,7 @@ class WebhookSender:
         self._wall_clock = wall_clock
         self._session: aiohttp.ClientSession | None = None
         self._resolver: PolicyResolver | None = None
-        self._checked: dict[str, AttemptResult | None] = {}
+        self._checked: dict[str, AttemptResult | URL] = {}
 
     async def __aenter__(self) -> WebhookSender:
         await self.start()
@@ -204,16 +205,15 @@ class WebhookSender:
         if session is None:
             raise RuntimeError("WebhookSender.send() before start()")
         started = time.perf_counter()
-        if url in self._checked:
-            refused = self._checked[url]
-        else:
-            refused = self._checked[url] = self._check(url)
-            if len(self._checked) > _CHECKED_URLS:
+        checked = self._checked.get(url)
+        if checked is None:
+            if len(self._checked) >= _CHECKED_URLS:
                 self._checked.clear()
-        if refused is not None:
-            return refused
+            checked = self._checked[url] = self._check(url)
+        if isinstance(checked, AttemptResult):
+            return checked
         try:
-            return await self._post(session, url, request, started)
+            return await self._post(session, checked, request, started)
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             kind = _error_kind(exc)
             detail = f"{type(exc).__name__}: {exc}".strip()
@@ -223,11 +223,13 @@ class WebhookSender:
                 detail = f"callback URL {url!r}: {exc.os_error}, which is not on the allow-list"
             return AttemptResult(None, time.perf_counter() - started, kind, detail=detail)
 
-    def _check(self, url: str) -> AttemptResult | None:
-        """The result refusing ``url`` without sending, or None if it may be
-        sent to. The same for every request to ``url`` (the URL's syntax, and
-        the policy on an IP literal), so it is worked out once per URL; a
-        host name is checked afresh on every connect, by the resolver."""
+    def _check(self, url: str) -> AttemptResult | URL:
+        """The result refusing ``url`` without sending, or the parsed URL to
+        send to. The same for every request to ``url`` (the URL's syntax, and
+        the policy on an IP literal), so it is worked out once per URL, and
+        aiohttp is handed the same parsed URL each time (parsing a URL costs
+        more than signing the request); a host name is checked afresh on
+        every connect, by the resolver."""
         try:
             callback = parse_callback_url(url)
         except CallbackUrlError as exc:
@@ -237,10 +239,13 @@ class WebhookSender:
             self._policy.check_literal(callback)
         except CallbackUrlError as exc:
             return AttemptResult(None, 0.0, ErrorKind.ADDRESS_REFUSED, detail=str(exc))
-        return None
+        try:
+            return URL(url)
+        except (ValueError, TypeError) as exc:
+            return AttemptResult(None, 0.0, ErrorKind.INVALID_URL, detail=str(exc))
 
     async def _post(
-        self, session: aiohttp.ClientSession, url: str, request: WebhookRequest, started: float
+        self, session: aiohttp.ClientSession, url: URL, request: WebhookRequest, started: float
     ) -> AttemptResult:
         async with session.post(
             url, data=request.body, headers=request.headers, allow_redirects=False
