@@ -133,7 +133,10 @@ class Processor:
         self.log = data_dir.with_suffix(".log")
         with self.log.open("wb") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "cprbroker.cli", "processor", "--data-dir", str(data_dir)],
+                [
+                    *(sys.executable, "-m", "cprbroker.cli", "processor"),
+                    *("--data-dir", str(data_dir), "--health-port", "0"),
+                ],
                 cwd=PROJECT_ROOT,
                 env={**os.environ, **env},
                 stdin=subprocess.DEVNULL,

@@ -15,6 +15,7 @@ import asyncio
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import fastavro
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -123,6 +125,7 @@ class ProcessorProcess:
                 [
                     *(sys.executable, "-m", "cprbroker.cli", "processor"),
                     *("--data-dir", str(data_dir), "--log-level", "DEBUG"),
+                    *("--health-port", "0"),
                 ],
                 cwd=PROJECT_ROOT,
                 env={**os.environ, **env},
@@ -355,6 +358,14 @@ async def test_synthetic_days_match_ground_truth_and_a_repeat_adds_nothing(
             await wait_consumed(pipeline, processor)
             await reader.settle()
             assert len(reader.events) == len(expected)
+
+            # Consuming, so alive and ready for a Kubernetes probe.
+            health = re.search(r"processor\.health\s+url=(\S+)", processor.log.read_text())
+            assert health, processor.tail()
+            async with aiohttp.ClientSession() as http:
+                for path in ("/healthz", "/readyz"):
+                    async with http.get(health.group(1) + path) as response:
+                        assert response.status == 200, path
 
         known = await read_compacted(kafka_bootstrap, pipeline.known_topic)
         assert json.loads(known[b"!full-load"] or b"{}") == {"complete": True}

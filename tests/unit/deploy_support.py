@@ -36,7 +36,9 @@ FIXTURES = REPO / "tests" / "fixtures" / "deploy"
 
 # The roles that serve /healthz and /readyz over HTTP, and the settings
 # attribute holding that port. The processor and ingest serve none yet.
-HEALTH_PORTS = {"api": "port", "delivery": "metrics_port"}
+HEALTH_PORTS = {"api": "port", "delivery": "metrics_port", "processor": "health_port"}
+# ... and the setting naming the address it listens on.
+HEALTH_HOSTS = {"api": "host", "delivery": "metrics_host", "processor": "health_host"}
 
 # Values that differ from every default and are malformed for most settings:
 # one of them changes or breaks any setting a role reads.

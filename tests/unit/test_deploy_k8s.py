@@ -14,6 +14,7 @@ import kubernetes_validate
 import pytest
 import yaml
 from tests.unit.deploy_support import (
+    HEALTH_HOSTS,
     HEALTH_PORTS,
     K8S_BASE,
     ROLE_SETTINGS,
@@ -166,8 +167,7 @@ def test_roles_serving_http_have_liveness_and_readiness_probes_on_their_port(rol
         ports[liveness["port"]] == ports[readiness["port"]] == getattr(settings, HEALTH_PORTS[role])
     )
     # The role listens on every interface, or the kubelet could not reach it.
-    host = "host" if role == "api" else "metrics_host"
-    assert getattr(settings, host) == "0.0.0.0"  # noqa: S104
+    assert getattr(settings, HEALTH_HOSTS[role]) == "0.0.0.0"  # noqa: S104
 
 
 def test_roles_serving_no_http_get_no_http_probe() -> None:

@@ -52,6 +52,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--batch-size", type=int, help="messages derived together (default 1000)")
     parser.add_argument("--compression", choices=COMPRESSION_TYPES, help="producer compression")
     parser.add_argument("--catalogue", type=Path, help="event catalogue TOML file")
+    health = parser.add_mutually_exclusive_group()
+    health.add_argument(
+        "--health-port", type=int, help="port of /healthz and /readyz (default 9109; 0: any free)"
+    )
+    health.add_argument("--no-health", action="store_true", help="serve no /healthz and /readyz")
     parser.add_argument(
         "--log-level",
         default=None,
@@ -73,7 +78,12 @@ def settings_from(args: argparse.Namespace) -> ProcessorSettings:
         "compression": args.compression,
         "event_catalogue": args.catalogue,
     }
-    return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+    settings = replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+    if args.no_health:
+        settings = replace(settings, health_port=None)
+    elif args.health_port is not None:
+        settings = replace(settings, health_port=args.health_port)
+    return settings
 
 
 def _run(args: argparse.Namespace) -> int:

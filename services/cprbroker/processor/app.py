@@ -54,7 +54,7 @@ from faust.streams import _current_event
 from cprbroker.adapters.kafka_producer import start_producer
 from cprbroker.adapters.known_persons import FULL_LOAD_KEY
 from cprbroker.adapters.record_batches import OutgoingRecord, RecordBatcher
-from cprbroker.core.errors import InfrastructureError
+from cprbroker.core.errors import InfrastructureError, KafkaUnavailableError
 from cprbroker.processor.batch import BatchDeriver, BatchOutput, ReplicaUpdate
 from cprbroker.processor.settings import ProcessorSettings
 
@@ -142,17 +142,8 @@ class Processor:
         # ``max_messages`` changelog writes wait in its producer buffer; a batch
         # writes up to ``batch_size`` at once, by design.
         self.app.producer.buffer.max_messages = max(100, 4 * settings.batch_size)
-        # No linger: a batch is complete when handed over, and the agent waits
-        # for its acknowledgement before it takes the next one.
-        self._output = AIOKafkaProducer(
-            bootstrap_servers=settings.bootstrap_servers,
-            acks="all",
-            linger_ms=0,
-            max_batch_size=settings.batch_bytes,
-            max_request_size=max(4 * 1024 * 1024, settings.batch_bytes),
-            compression_type=settings.compression_type,
-        )
-        self._batcher = RecordBatcher(self._output)
+        self._output: AIOKafkaProducer | None = None
+        self._batcher: RecordBatcher | None = None
         self.batches = 0
         self.app.agent(self.records, name="derive")(self._derive)
         self.app.agent(self.loads_topic, name="full-loads")(self._track_full_loads)
@@ -174,11 +165,31 @@ class Processor:
 
     async def start_output(self) -> None:
         """Start the producer the batches are written with."""
-        await start_producer(self._output, self.settings.bootstrap_servers)
+        settings = self.settings
+        # No linger: a batch is complete when handed over, and the agent waits
+        # for its acknowledgement before it takes the next one.
+        producer = AIOKafkaProducer(
+            bootstrap_servers=settings.bootstrap_servers,
+            acks="all",
+            linger_ms=0,
+            max_batch_size=settings.batch_bytes,
+            max_request_size=max(4 * 1024 * 1024, settings.batch_bytes),
+            compression_type=settings.compression_type,
+        )
+        await start_producer(producer, settings.bootstrap_servers)
+        self._output, self._batcher = producer, RecordBatcher(producer)
 
     async def stop_output(self) -> None:
         """Flush and stop the batches' producer (after the app stopped)."""
-        await self._output.stop()
+        if self._output is not None:
+            await self._output.stop()
+            self._output = self._batcher = None
+
+    @property
+    def _batches(self) -> RecordBatcher:
+        if self._batcher is None:
+            raise KafkaUnavailableError("the processor's producer is not started")
+        return self._batcher
 
     async def handle_batch(self, batch: Sequence[Any]) -> None:
         """Derive ``batch`` (faust events), produce its output, then update the
@@ -200,7 +211,7 @@ class Processor:
         messages = [(event.message.key, event.message.value) for event in batch]
         out = self._deriver.derive_batch(messages, lookup)
         derived = time.perf_counter()
-        await self._batcher.produce(self._outgoing(out))
+        await self._batches.produce(self._outgoing(out))
         produced = time.perf_counter()
         await self._write_replica(batch, out.updates)
         log.debug(
@@ -258,7 +269,7 @@ class Processor:
             return
         changelog = self.replica.changelog_topic_name
         partitions = [batch[update.position].message.partition for update in updates]
-        offsets = await self._batcher.produce(
+        offsets = await self._batches.produce(
             OutgoingRecord(changelog, update.key, update.value, partition=partition)
             for update, partition in zip(updates, partitions, strict=True)
         )

@@ -20,6 +20,7 @@ import structlog
 from cprbroker.adapters.avro_codec import default_codec
 from cprbroker.adapters.event_catalogue import load_catalogue
 from cprbroker.adapters.event_publisher import EventRecords
+from cprbroker.adapters.health import HealthServer, serve_health
 from cprbroker.adapters.kafka_admin import ensure_topics
 from cprbroker.adapters.state_store import topic_partitions
 from cprbroker.core.errors import KafkaUnavailableError
@@ -130,13 +131,24 @@ async def run_processor(settings: ProcessorSettings, stop: asyncio.Event) -> int
     """Run the processor until ``stop`` is set (then drain) or it crashes.
     Returns 0 after a requested stop, 1 after a crash."""
     runner = await start_processor(settings)
+    health: HealthServer | None = None
     try:
+        if settings.health_port is not None:
+            health = await serve_health(
+                alive=lambda: runner.crashed is None,
+                ready=lambda: runner.ready,
+                host=settings.health_host,
+                port=settings.health_port,
+            )
+            log.info("processor.health", url=health.url)
         ready = asyncio.create_task(runner.wait_ready())
         ready.add_done_callback(_report_ready)
         await runner.wait(stop)
         ready.cancel()
     finally:
         await runner.stop()
+        if health is not None:
+            await health.stop()
     if runner.crashed is not None:
         log.error("processor.crashed", error=str(runner.crashed))
         return 1

@@ -17,6 +17,8 @@ BOOTSTRAP_ENV = "KAFKA_BOOTSTRAP_SERVERS"
 DEFAULT_KNOWN_PNRS_TOPIC = "cpr.known-pnrs"
 STORES = ("rocksdb", "memory")
 COMPRESSION_TYPES = ("none", "gzip", "lz4", "snappy", "zstd")
+DEFAULT_HEALTH_PORT = 9109
+MAX_PORT = 65535
 _APP_ID = re.compile(r"[A-Za-z0-9._-]+")
 
 
@@ -32,7 +34,8 @@ class ProcessorSettings:
     together. ``partitions`` is used when topics are created; the replica
     table always gets the partition count ``cpr.person-records`` has.
     ``app_id`` names the consumer group and the internal topics
-    (``<app_id>-replica-changelog``, ...).
+    (``<app_id>-replica-changelog``, ...). ``/healthz`` and ``/readyz`` are
+    served on ``health_host:health_port`` (None: not served).
     """
 
     bootstrap_servers: str = "127.0.0.1:9092"
@@ -51,6 +54,8 @@ class ProcessorSettings:
     commit_interval: float = 2.0
     event_source: str = DEFAULT_SOURCE
     event_catalogue: Path | None = None
+    health_host: str = "127.0.0.1"
+    health_port: int | None = DEFAULT_HEALTH_PORT
 
     def __post_init__(self) -> None:
         for name in ("partitions", "batch_size", "batch_bytes"):
@@ -61,6 +66,8 @@ class ProcessorSettings:
                 raise SettingsError(f"processor {name} must be positive, got {getattr(self, name)}")
         if self.linger_ms < 0:
             raise SettingsError(f"processor linger_ms must not be negative, got {self.linger_ms}")
+        if self.health_port is not None and not 0 <= self.health_port <= MAX_PORT:
+            raise SettingsError(f"processor health port must be 0..65535, got {self.health_port}")
         if self.store not in STORES:
             raise SettingsError(
                 f"processor store must be one of {', '.join(STORES)}, got {self.store!r}"
@@ -86,8 +93,8 @@ class ProcessorSettings:
         ``CPRBROKER_TOPIC_<NAME>`` for each topic of :class:`TopicNames`, and
         ``CPRBROKER_PROCESSOR_<X>`` for X in APP_ID, DATA_DIR, STORE,
         BATCH_SIZE, BATCH_SECONDS, LINGER_MS, BATCH_BYTES, COMPRESSION,
-        COMMIT_INTERVAL, EVENT_SOURCE. A malformed value raises SettingsError
-        naming the variable.
+        COMMIT_INTERVAL, EVENT_SOURCE, HEALTH_HOST and HEALTH_PORT (``off``
+        for none). A malformed value raises SettingsError naming the variable.
         """
         changes: dict[str, object] = {}
         if (bootstrap := _text(environ, BOOTSTRAP_ENV)) is not None:
@@ -104,6 +111,11 @@ class ProcessorSettings:
                 changes[attribute] = raw if kind is str else _number(name, raw, kind)
         if "data_dir" in changes:
             changes["data_dir"] = Path(str(changes["data_dir"]))
+        port_name = f"{ENV_PREFIX}PROCESSOR_HEALTH_PORT"
+        if (port := _text(environ, port_name)) is not None:
+            changes["health_port"] = (
+                None if port.lower() == "off" else _number(port_name, port, int)
+            )
         topic_changes = {
             f.name: value
             for f in dataclasses.fields(TopicNames)
@@ -130,6 +142,7 @@ _PROCESSOR_ENV: tuple[tuple[str, str, type], ...] = (
     ("COMPRESSION", "compression", str),
     ("COMMIT_INTERVAL", "commit_interval", float),
     ("EVENT_SOURCE", "event_source", str),
+    ("HEALTH_HOST", "health_host", str),
 )
 
 

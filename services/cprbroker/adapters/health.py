@@ -1,0 +1,62 @@
+"""Health endpoints for a role without an HTTP API of its own: ``/healthz``
+(200 while the role is alive, 503 once it crashed) and ``/readyz`` (503 until
+the role does its work, e.g. the processor holds partitions and recovered its
+table), for Kubernetes probes and load balancers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from aiohttp import web
+
+
+def health_app(*, alive: Callable[[], bool], ready: Callable[[], bool]) -> web.Application:
+    """The application answering ``/healthz`` and ``/readyz``."""
+
+    async def healthz(request: web.Request) -> web.Response:
+        if alive():
+            return web.json_response({"status": "alive"})
+        return web.json_response({"status": "crashed"}, status=503)
+
+    async def readyz(request: web.Request) -> web.Response:
+        if ready():
+            return web.json_response({"status": "ready"})
+        return web.json_response({"status": "starting"}, status=503)
+
+    app = web.Application()
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    return app
+
+
+class HealthServer:
+    """A running health endpoint."""
+
+    def __init__(self, runner: web.AppRunner) -> None:
+        self._runner = runner
+
+    @property
+    def url(self) -> str:
+        """The base URL, e.g. ``http://127.0.0.1:9109``."""
+        host, port = self._runner.addresses[0][:2]
+        return f"http://[{host}]:{port}" if ":" in str(host) else f"http://{host}:{port}"
+
+    async def stop(self) -> None:
+        """Stop serving."""
+        await self._runner.cleanup()
+
+
+async def serve_health(
+    *, alive: Callable[[], bool], ready: Callable[[], bool], host: str, port: int
+) -> HealthServer:
+    """Serve :func:`health_app` on ``host:port`` (0 = any free port)."""
+    runner = web.AppRunner(
+        health_app(alive=alive, ready=ready), access_log=None, handle_signals=False
+    )
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    return HealthServer(runner)
