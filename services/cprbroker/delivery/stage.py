@@ -10,7 +10,9 @@ nothing but its own records, and only its own partition's commit point.
 
 Commit order (quix-streams' checkpoint): outputs of a finished record are
 acknowledged before it counts as finished; at a commit the shared writer is
-flushed (the attempt log), then the offsets are committed.
+flushed (the attempt log), then the offsets are committed. A commit runs
+beside the fetching (intake does not wait for the attempt log's acks), one
+commit at a time.
 
 A handler's :class:`~cprbroker.core.errors.InfrastructureError` (Kafka away)
 retries the record after a pause; any other exception fails the stage, and
@@ -110,6 +112,10 @@ class ConcurrentStage(Generic[T]):
         self._stopping = asyncio.Event()
         self._failure: BaseException | None = None
         self._last_commit = 0.0
+        # Commits run beside the fetching (a commit waits for the attempt log's
+        # acks, and intake must not stall meanwhile), one at a time.
+        self._commit_lock = asyncio.Lock()
+        self._committing: asyncio.Task[None] | None = None
 
     @property
     def failure(self) -> BaseException | None:
@@ -149,12 +155,27 @@ class ConcurrentStage(Generic[T]):
                 batches = await consumer.getmany(timeout_ms=100, max_records=1000)
                 for tp, records in batches.items():
                     self._take(consumer, tp, records)
-                if self._clock() - self._last_commit >= self.config.commit_interval:
-                    await self._commit_or_wait()
+                self._commit_in_background()
         except KafkaError as exc:
             raise KafkaUnavailableError(f"stage {self.config.name} lost Kafka: {exc}") from exc
+        finally:
+            if self._committing is not None:
+                await asyncio.gather(self._committing, return_exceptions=True)
         if self._failure is not None:
             raise self._failure
+
+    def _commit_in_background(self) -> None:
+        """Start a commit when one is due and none is under way; raise what
+        failed the last one (not a Kafka outage: that is logged and retried)."""
+        committing = self._committing
+        if committing is not None:
+            if not committing.done():
+                return
+            self._committing = None
+            committing.result()
+        if self._clock() - self._last_commit >= self.config.commit_interval:
+            self._last_commit = self._clock()
+            self._committing = asyncio.create_task(self._commit_or_wait())
 
     async def _commit_or_wait(self) -> None:
         # A commit can fail while the group rebalances: what finished stays
@@ -245,7 +266,11 @@ class ConcurrentStage(Generic[T]):
 
     async def commit(self, lanes: Iterable[_Lane[T]] | None = None) -> None:
         """Flush the shared writer, then commit each lane up to its lowest
-        unfinished record."""
+        unfinished record (one commit at a time, so offsets never go back)."""
+        async with self._commit_lock:
+            await self._commit(lanes)
+
+    async def _commit(self, lanes: Iterable[_Lane[T]] | None) -> None:
         self._last_commit = self._clock()
         consumer = self._consumer
         if consumer is None:
