@@ -77,3 +77,18 @@ async def test_explicit_partitions_are_kept(kafka_bootstrap: str, new_topic: Top
         await producer.stop()
     assert offsets == {TopicPartition(topic, 2): 4}
     assert {partition for partition, _, _ in await _read_all(kafka_bootstrap, topic, 5)} == {2}
+
+
+async def test_a_record_without_key_or_partition_goes_to_partition_zero(
+    kafka_bootstrap: str, new_topic: TopicFactory
+) -> None:
+    topic = await new_topic("keyless", partitions=3)
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+    try:
+        offsets = await RecordBatcher(producer).produce(
+            [OutgoingRecord(topic, None, b"dead letter"), OutgoingRecord(topic, None, b"another")]
+        )
+    finally:
+        await producer.stop()
+    assert offsets == {TopicPartition(topic, 0): 1}

@@ -29,7 +29,8 @@ Headers = Sequence[tuple[str, bytes]]
 
 @dataclass(frozen=True, slots=True)
 class OutgoingRecord:
-    """One record to produce; ``partition`` None lets the key choose it."""
+    """One record to produce; ``partition`` None lets the key choose it
+    (partition 0 for a record without a key)."""
 
     topic: str
     key: bytes | None
@@ -111,8 +112,9 @@ class RecordBatcher:
         if record.partition is not None:
             return record.partition
         if record.key is None:
-            message = f"a record for {record.topic} has neither a key nor a partition"
-            raise ValueError(message)
+            # Only dead letters of keyless input have neither; one partition
+            # keeps them in the order they failed.
+            return 0
         return partition_for(record.key, await self._partition_count(record.topic))
 
     async def _send_partition(
