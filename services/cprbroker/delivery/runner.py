@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -47,6 +48,8 @@ from cprbroker.delivery.view import SubscriptionView
 log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
+
+_YOUNG_COLLECTION_EVERY = 20_000
 
 
 def delivery_topic_specs(settings: DeliverySettings) -> list[TopicSpec]:
@@ -360,10 +363,30 @@ def _stage(
     )
 
 
+def _settle_garbage_collection() -> None:
+    """Tune the collector for a process that hosts the delivery role alone.
+
+    Every delivery allocates a few hundred short-lived containers (the decoded
+    event, its body, the request), and the cyclic collector's passes over the
+    long-lived state (subscriptions, CPR-number lists, clients, connections)
+    took about a tenth of the role's CPU. That state, loaded by now, is moved
+    out of the collector's sight (``gc.freeze``: it is still freed by reference
+    counting; only a reference cycle among those start-up objects would now
+    outlive its use), and young collections run every 20,000 allocations, not
+    700.
+    """
+    gc.collect()
+    gc.freeze()
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(_YOUNG_COLLECTION_EVERY, older, oldest)
+
+
 async def run_delivery(settings: DeliverySettings, stop: asyncio.Event) -> None:
     """Run the delivery role until ``stop`` is set (then drain) or a stage fails
-    (then drain and raise its error)."""
+    (then drain and raise its error). The process is taken to host nothing
+    else: its garbage collection is tuned for the role."""
     runner = await start_delivery(settings)
+    _settle_garbage_collection()
     stopping = asyncio.create_task(stop.wait())
     failed = asyncio.create_task(runner.wait())
     try:
