@@ -25,6 +25,7 @@ import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
+from cprbroker.adapters.delivery_outbox import KeyPartitioner
 from cprbroker.adapters.delivery_records import EventRef
 from cprbroker.adapters.delivery_scan import ScanProgress, ScanWindow, scan_key_partition
 from cprbroker.core.errors import KafkaUnavailableError
@@ -205,6 +206,7 @@ class KafkaAttemptLog:
         self._pending: dict[str, list[dict[str, Any]]] = {}
         self._count = 0
         self._failures = 0
+        self._partitioner = KeyPartitioner()
 
     async def append(self, entry: AttemptLogEntry) -> None:
         """Keep ``entry`` for the next batch (handed over early when many wait)."""
@@ -223,17 +225,42 @@ class KafkaAttemptLog:
 
     async def _hand_over(self) -> None:
         pending, self._pending, self._count = self._pending, {}, 0
+        if not pending:
+            return
+        try:
+            partitions = sorted(await self._producer.partitions_for(self._topic))
+        except KafkaError:
+            self._report_failure()
+            return
+        # Records are packed into one batch per partition (a produced record
+        # costs the pure-Python producer about as much as a delivery's whole
+        # entry): with many subscriptions, a flush holds a record for each.
+        batches: dict[int, Any] = {}
         for subscription_id, documents in pending.items():
             key = subscription_id.encode("utf-8")
+            partition = self._partitioner(key, partitions, partitions)
             for start in range(0, len(documents), ENTRIES_PER_RECORD):
                 # Read back with json.loads: orjson's compact JSON, at a fraction of the CPU.
                 value = orjson.dumps(documents[start : start + ENTRIES_PER_RECORD])
-                try:
-                    sent = await self._producer.send(self._topic, key=key, value=value)
-                except KafkaError:
-                    self._report_failure()
-                    continue
-                sent.add_done_callback(self._report)
+                batch = batches.get(partition)
+                if batch is None:
+                    batch = batches[partition] = self._producer.create_batch()
+                if batch.append(key=key, value=value, timestamp=None) is None:
+                    # Full: send it, and start the next with this record (a
+                    # batch always takes its first record, however large).
+                    await self._send(batch, partition)
+                    batch = batches[partition] = self._producer.create_batch()
+                    batch.append(key=key, value=value, timestamp=None)
+        for partition, batch in batches.items():
+            await self._send(batch, partition)
+
+    async def _send(self, batch: Any, partition: int) -> None:
+        try:
+            sent = await self._producer.send_batch(batch, self._topic, partition=partition)
+        except KafkaError:
+            self._report_failure()
+            return
+        sent.add_done_callback(self._report)
 
     def _report(self, sent: asyncio.Future[Any]) -> None:
         if not sent.cancelled() and sent.exception() is not None:
