@@ -51,6 +51,14 @@ def test_a_person_message_carries_the_file_and_the_records_with_their_lines() ->
         assert build_snapshot(message.records) == build_snapshot(person)
 
 
+def test_raw_records_are_the_records_lines_and_texts_before_and_after_typing() -> None:
+    for person in parse_extract(EXAMPLE_A.read_bytes(), source="example-a.txt").persons:
+        untyped = person.raw_records()
+        typed = ([r.line for r in person.records], [r.raw for r in person.records])
+        assert untyped == typed
+        assert person.raw_records() == typed
+
+
 def test_a_file_end_mark_round_trips() -> None:
     file, _ = example()
     end = FileEnd(file, partition=2, partitions=6, persons=2)

@@ -127,14 +127,14 @@ class FileEnd:
 
 def encode_person(file: FileInfo, person: PersonRecords) -> bytes:
     """The message value for ``person`` (the key is ``person.pnr``)."""
-    records = person.records
+    lines, raws = person.raw_records()
     header = {
         "v": FORMAT_VERSION,
         "kind": KIND_PERSON,
         "file": file.to_json(),
-        "lines": [record.line for record in records],
+        "lines": lines,
     }
-    body = "\n".join(record.raw for record in records)
+    body = "\n".join(raws)
     return _json(header) + b"\n" + body.encode("latin-1")
 
 

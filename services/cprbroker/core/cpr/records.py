@@ -115,6 +115,15 @@ class PersonRecords:
             self._records = [Record(body[i][:3], first + i, body[i]) for i in self._indices]
         return self._records
 
+    def raw_records(self) -> tuple[list[int], list[str]]:
+        """The records' line numbers and texts, in file order, without making
+        :class:`Record` objects (all that publishing a person needs; a full
+        extract has ten million records)."""
+        if self._records is not None:
+            return [r.line for r in self._records], [r.raw for r in self._records]
+        body, first = self._body, self._first_line
+        return [first + i for i in self._indices], [body[i] for i in self._indices]
+
     def __iter__(self) -> Iterator[Record]:
         return iter(self.records)
 
