@@ -1,7 +1,8 @@
-"""Health endpoints for a role without an HTTP API of its own: ``/healthz``
-(200 while the role is alive, 503 once it crashed) and ``/readyz`` (503 until
-the role does its work, e.g. the processor holds partitions and recovered its
-table), for Kubernetes probes and load balancers."""
+"""Health endpoints, ``/healthz`` (200 while the role is alive, 503 once it
+crashed) and ``/readyz`` (503 until the role does its work, e.g. the processor
+holds partitions and recovered its table), for Kubernetes probes and load
+balancers; and the small HTTP server that serves them, alone (the processor)
+or beside ``/metrics`` (delivery)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from collections.abc import Callable
 from aiohttp import web
 
 
-def health_app(*, alive: Callable[[], bool], ready: Callable[[], bool]) -> web.Application:
-    """The application answering ``/healthz`` and ``/readyz``."""
+def add_health_routes(
+    app: web.Application, *, alive: Callable[[], bool], ready: Callable[[], bool]
+) -> None:
+    """Route ``/healthz`` and ``/readyz`` of ``app``."""
 
     async def healthz(request: web.Request) -> web.Response:
         if alive():
@@ -23,14 +26,19 @@ def health_app(*, alive: Callable[[], bool], ready: Callable[[], bool]) -> web.A
             return web.json_response({"status": "ready"})
         return web.json_response({"status": "starting"}, status=503)
 
-    app = web.Application()
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+
+
+def health_app(*, alive: Callable[[], bool], ready: Callable[[], bool]) -> web.Application:
+    """An application answering ``/healthz`` and ``/readyz`` only."""
+    app = web.Application()
+    add_health_routes(app, alive=alive, ready=ready)
     return app
 
 
-class HealthServer:
-    """A running health endpoint."""
+class HttpEndpoint:
+    """A running endpoint server (health checks, metrics)."""
 
     def __init__(self, runner: web.AppRunner) -> None:
         self._runner = runner
@@ -46,17 +54,20 @@ class HealthServer:
         await self._runner.cleanup()
 
 
-async def serve_health(
-    *, alive: Callable[[], bool], ready: Callable[[], bool], host: str, port: int
-) -> HealthServer:
-    """Serve :func:`health_app` on ``host:port`` (0 = any free port)."""
-    runner = web.AppRunner(
-        health_app(alive=alive, ready=ready), access_log=None, handle_signals=False
-    )
+async def serve_app(app: web.Application, host: str, port: int) -> HttpEndpoint:
+    """Serve ``app`` on ``host:port`` (0 = any free port)."""
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port).start()
     except BaseException:
         await runner.cleanup()
         raise
-    return HealthServer(runner)
+    return HttpEndpoint(runner)
+
+
+async def serve_health(
+    *, alive: Callable[[], bool], ready: Callable[[], bool], host: str, port: int
+) -> HttpEndpoint:
+    """Serve :func:`health_app` on ``host:port`` (0 = any free port)."""
+    return await serve_app(health_app(alive=alive, ready=ready), host, port)

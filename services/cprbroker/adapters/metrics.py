@@ -13,6 +13,8 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
+from cprbroker.adapters.health import HttpEndpoint, add_health_routes, serve_app
+
 # From a loopback answer (milliseconds) to a hung endpoint hitting the timeout.
 _ATTEMPT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 # Event ingested to 2xx: fractions of a second when all is well, up to days
@@ -95,47 +97,15 @@ def metrics_app(metrics: DeliveryMetrics, ready: Callable[[], bool]) -> web.Appl
         response.headers["Content-Type"] = CONTENT_TYPE_LATEST
         return response
 
-    async def healthz(request: web.Request) -> web.Response:
-        return web.json_response({"status": "alive"})
-
-    async def readyz(request: web.Request) -> web.Response:
-        if ready():
-            return web.json_response({"status": "ready"})
-        return web.json_response({"status": "starting"}, status=503)
-
     app = web.Application()
     app.router.add_get("/metrics", serve_metrics)
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/readyz", readyz)
+    # Delivery has no crashed state to report: a failed stage stops the role.
+    add_health_routes(app, alive=lambda: True, ready=ready)
     return app
-
-
-class MetricsServer:
-    """The running metrics and health server."""
-
-    def __init__(self, runner: web.AppRunner) -> None:
-        self._runner = runner
-
-    @property
-    def url(self) -> str:
-        """The base URL, e.g. ``http://127.0.0.1:9108``."""
-        host, port = self._runner.addresses[0][:2]
-        return f"http://[{host}]:{port}" if ":" in str(host) else f"http://{host}:{port}"
-
-    async def stop(self) -> None:
-        """Stop serving."""
-        await self._runner.cleanup()
 
 
 async def serve_metrics(
     metrics: DeliveryMetrics, ready: Callable[[], bool], host: str, port: int
-) -> MetricsServer:
+) -> HttpEndpoint:
     """Start serving :func:`metrics_app` on ``host:port`` (0 = any free port)."""
-    runner = web.AppRunner(metrics_app(metrics, ready), access_log=None, handle_signals=False)
-    await runner.setup()
-    try:
-        await web.TCPSite(runner, host, port).start()
-    except BaseException:
-        await runner.cleanup()
-        raise
-    return MetricsServer(runner)
+    return await serve_app(metrics_app(metrics, ready), host, port)

@@ -29,9 +29,10 @@ from cprbroker.adapters.client_registry import ClientRegistry
 from cprbroker.adapters.delivery_attempts import KafkaAttemptLog
 from cprbroker.adapters.delivery_dlq import KafkaDeadLetters, RedriveLedger
 from cprbroker.adapters.delivery_outbox import KafkaRecordSink, KeyPartitioner
+from cprbroker.adapters.health import HttpEndpoint
 from cprbroker.adapters.kafka_admin import ensure_topics
 from cprbroker.adapters.kafka_producer import start_producer
-from cprbroker.adapters.metrics import DeliveryMetrics, MetricsServer, serve_metrics
+from cprbroker.adapters.metrics import DeliveryMetrics, serve_metrics
 from cprbroker.adapters.state_store import Apply, KafkaStateLog, StateLog
 from cprbroker.adapters.subscription_state import SubscriptionStore
 from cprbroker.adapters.webhook_http import WebhookSender
@@ -92,7 +93,7 @@ class DeliveryRunner:
         owned_sender: WebhookSender | None,
         stages: list[ConcurrentStage[Any]],
         metrics: DeliveryMetrics,
-        metrics_server: MetricsServer | None,
+        metrics_server: HttpEndpoint | None,
     ) -> None:
         self.settings = settings
         self.metrics = metrics
@@ -227,7 +228,7 @@ async def start_delivery(
     """
     metrics = metrics or DeliveryMetrics()
     readiness = _Readiness()
-    server: MetricsServer | None = None
+    server: HttpEndpoint | None = None
     if settings.metrics_port is not None:
         server = await serve_metrics(
             metrics, readiness.check, settings.metrics_host, settings.metrics_port
@@ -245,7 +246,7 @@ async def _start(
     settings: DeliverySettings,
     sender: Sender | None,
     metrics: DeliveryMetrics,
-    server: MetricsServer | None,
+    server: HttpEndpoint | None,
 ) -> DeliveryRunner:
     if settings.create_topics:
         await ensure_topics(settings.bootstrap_servers, delivery_topic_specs(settings))

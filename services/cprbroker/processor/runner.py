@@ -20,7 +20,7 @@ import structlog
 from cprbroker.adapters.avro_codec import default_codec
 from cprbroker.adapters.event_catalogue import load_catalogue
 from cprbroker.adapters.event_publisher import EventRecords
-from cprbroker.adapters.health import HealthServer, serve_health
+from cprbroker.adapters.health import HttpEndpoint, serve_health
 from cprbroker.adapters.kafka_admin import ensure_topics
 from cprbroker.adapters.state_store import topic_partitions
 from cprbroker.core.errors import KafkaUnavailableError
@@ -131,7 +131,7 @@ async def run_processor(settings: ProcessorSettings, stop: asyncio.Event) -> int
     """Run the processor until ``stop`` is set (then drain) or it crashes.
     Returns 0 after a requested stop, 1 after a crash."""
     runner = await start_processor(settings)
-    health: HealthServer | None = None
+    health: HttpEndpoint | None = None
     try:
         if settings.health_port is not None:
             health = await serve_health(
