@@ -24,19 +24,9 @@ from cprbroker.adapters.avro_writer import SchemaNotSupportedError, compile_writ
 from cprbroker.core.errors import EventFormatError
 from cprbroker.core.events.event import BusinessEvent, DomainChange
 from cprbroker.core.events.model import (
-    Address,
-    Church,
-    Citizenship,
-    CivilStatus,
-    Custody,
     Domain,
-    Guardianship,
-    Name,
-    Parents,
-    PersonStatus,
-    Protection,
 )
-from cprbroker.core.events.serial import event_to_dict
+from cprbroker.core.events.serial import DOMAIN_TYPES, event_to_dict
 
 # ISO-8859-1 letters (CPR's alphabet) and some wider ones: UTF-8 lengths differ.
 TEXT = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=0x2FF), max_size=90)
@@ -56,21 +46,6 @@ def _strategy(tp: Any) -> st.SearchStrategy[Any]:
     fields = {f.name: _strategy(hints[f.name]) for f in dataclasses.fields(tp)}
     return st.builds(tp, **fields)
 
-
-DOMAIN_TYPES: dict[Domain, Any] = {
-    Domain.ADDRESS: Address | None,
-    Domain.NAME: Name | None,
-    Domain.STATUS: PersonStatus | None,
-    Domain.CIVIL_STATUS: CivilStatus | None,
-    Domain.PROTECTION: tuple[Protection, ...],
-    Domain.CHURCH: Church | None,
-    Domain.CITIZENSHIP: Citizenship | None,
-    Domain.GUARDIANSHIP: tuple[Guardianship, ...],
-    Domain.PARENTS: Parents | None,
-    Domain.CHILDREN: tuple[str, ...],
-    Domain.CUSTODY: tuple[Custody, ...],
-    Domain.PNR: str | None,
-}
 
 CHANGES = st.none() | st.sampled_from(list(Domain)).flatmap(
     lambda domain: st.builds(

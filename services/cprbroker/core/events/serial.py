@@ -41,7 +41,8 @@ AVRO_NAMESPACE = "dk.cprbroker.v1"
 
 T = TypeVar("T")
 
-_DOMAIN_TYPES: dict[Domain, Any] = {
+DOMAIN_TYPES: dict[Domain, Any] = {
+    # The type of a domain's value in the model (a change's before and after).
     Domain.ADDRESS: Address | None,
     Domain.NAME: Name | None,
     Domain.STATUS: PersonStatus | None,
@@ -149,7 +150,7 @@ def snapshot_from_dict(data: Mapping[str, Any]) -> Snapshot:
 
 
 def _value_from_plain(domain: Domain, value: Any, pointer: str) -> DomainValue:
-    result: DomainValue = _from_plain(_DOMAIN_TYPES[domain], value, pointer)
+    result: DomainValue = _from_plain(DOMAIN_TYPES[domain], value, pointer)
     return result
 
 

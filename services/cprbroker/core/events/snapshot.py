@@ -142,12 +142,7 @@ def _address(
     location: dict[str, Any]
     if record is not None:
         location = {
-            "municipality": text(record["KOMKOD"]),
-            "road_code": text(record["VEJKOD"]),
-            "house_number": text(record["HUSNR"]),
-            "floor": text(record["ETAGE"]),
-            "door": text(record["SIDEDOER"]),
-            "building_number": text(record["BNR"]),
+            **_place(record),
             "moved_in_at": iso(record["TILFLYDTO"]),
             "municipality_moved_in_at": iso(record["TILFLYKOMDTO"]),
             "previous_municipality": _municipality(record["FRAFLYKOMKOD"]),
@@ -156,14 +151,7 @@ def _address(
             "supplementary_lines": _lines(record, (f"ADR{i}-SUPLADR" for i in range(1, 6))),
         }
     elif text_record is not None and text(text_record["KOMKOD"]):
-        location = {
-            "municipality": text(text_record["KOMKOD"]),
-            "road_code": text(text_record["VEJKOD"]),
-            "house_number": text(text_record["HUSNR"]),
-            "floor": text(text_record["ETAGE"]),
-            "door": text(text_record["SIDEDOER"]),
-            "building_number": text(text_record["BNR"]),
-        }
+        location = _place(text_record)
     elif status < "30" and carried is not None:
         return carried  # 002 not selected in this extract: keep what we know
     else:
@@ -184,6 +172,18 @@ def _address(
             postal_district=carried.postal_district,
         )
     return Address(**location)
+
+
+def _place(record: Record) -> dict[str, Any]:
+    """Municipality, road and the door of an address: fields 002 and 003 share."""
+    return {
+        "municipality": text(record["KOMKOD"]),
+        "road_code": text(record["VEJKOD"]),
+        "house_number": text(record["HUSNR"]),
+        "floor": text(record["ETAGE"]),
+        "door": text(record["SIDEDOER"]),
+        "building_number": text(record["BNR"]),
+    }
 
 
 def _address_text(co_name: str | None, record: Record) -> dict[str, Any]:
