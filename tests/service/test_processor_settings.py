@@ -48,6 +48,8 @@ def test_processor_settings_come_from_the_environment() -> None:
         ("CPRBROKER_PROCESSOR_COMPRESSION", "brotli"),
         ("CPRBROKER_PROCESSOR_APP_ID", "has space"),
         ("CPRBROKER_PARTITIONS", "six"),
+        ("CPRBROKER_PROCESSOR_HEALTH_PORT", "nine"),
+        ("CPRBROKER_PROCESSOR_HEALTH_PORT", "70000"),
     ],
 )
 def test_malformed_processor_settings_are_refused(name: str, value: str) -> None:
@@ -55,6 +57,13 @@ def test_malformed_processor_settings_are_refused(name: str, value: str) -> None
         ProcessorSettings().with_environ({name: value})
     message = str(raised.value)
     assert name in message or value in message
+
+
+def test_the_health_endpoint_is_on_by_default_and_off_when_asked() -> None:
+    assert ProcessorSettings().health_port == 9109
+    name = "CPRBROKER_PROCESSOR_HEALTH_PORT"
+    assert ProcessorSettings().with_environ({name: "off"}).health_port is None
+    assert ProcessorSettings().with_environ({name: "0"}).health_port == 0
 
 
 def test_ingest_settings_come_from_the_environment() -> None:
