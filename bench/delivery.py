@@ -1,8 +1,10 @@
 """Benchmark: webhook delivery, from an event published on Kafka to the webhook
 received, with 1, 100 and 1,000 subscriptions.
 
-For each subscription count, ``cprbroker delivery`` runs as its own process
-against a receiver process on 127.0.0.1. Every subscription follows its own
+For each subscription count, ``cprbroker delivery`` runs as it is deployed:
+``--processes`` processes of it (default 2, as ``deploy/k8s`` runs two
+replicas, and one per core here) in one consumer group, against a receiver
+process on 127.0.0.1. Every subscription follows its own
 PNR list and each event's person is on exactly one list, so every event makes
 one delivery (matched among all the subscriptions). Two phases per count:
 
@@ -12,32 +14,30 @@ one delivery (matched among all the subscriptions). Two phases per count:
   p99 of publication (Kafka record time) to arrival at the receiver.
 
 The baseline, in the same run against the same receiver, is a bare aiohttp
-client POSTing the same signed bodies with the same concurrency (as many
-connections as the role may open to one host): its deliveries/s, and its
-latency from send to arrival at the same rate. The ratio is delivery/baseline.
+client POSTing the same signed bodies, in as many processes as the role runs,
+each with the concurrency one role process may use (as many connections as it
+may open to one host): its deliveries/s, and its latency from send to arrival
+at the same rate. The ratio is delivery/baseline.
 Targets: throughput at least half the baseline's; p99 under 250 ms at 1,000
 events/s.
 
     python bench/delivery.py --bootstrap HOST:PORT     # 1, 100, 1000 subscriptions
     python bench/delivery.py --small --bootstrap ...   # 1 and 10 subscriptions, seconds
+    python bench/delivery.py --processes 1 ...         # one role process, one client process
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import datetime as dt
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import dataclass
 
 import aiohttp
 from aiokafka import AIOKafkaProducer
@@ -47,22 +47,44 @@ from cprbroker.adapters.client_registry import ClientRegistry
 from cprbroker.adapters.kafka_admin import ensure_topics
 from cprbroker.adapters.state_store import Apply, KafkaStateLog, StateLog
 from cprbroker.adapters.subscription_state import SubscriptionStore
-from cprbroker.core.delivery.cloudevents import CPR_TIME_ZONE, webhook_message_id
-from cprbroker.core.delivery.payload import PayloadLevel as BodyLevel
-from cprbroker.core.delivery.request import WebhookRequest, encode_delivery_body, sign_request
-from cprbroker.core.delivery.signing import EndpointSecrets, generate_secret
+from cprbroker.core.delivery.cloudevents import webhook_message_id
+from cprbroker.core.delivery.signing import generate_secret
 from cprbroker.core.events.event import BusinessEvent, DomainChange, event_id
 from cprbroker.core.events.model import Address, Domain, Name, PersonStatus, Snapshot
-from cprbroker.core.events.serial import event_to_dict
 from cprbroker.core.subscriptions import Endpoint, Filter, Subscription
-from cprbroker.core.topics import TopicNames
 from cprbroker.delivery.runner import delivery_topic_specs
 from cprbroker.delivery.settings import DeliverySettings
 
-CONCURRENCY_PER_SUBSCRIPTION = 8
-CONNECTIONS_PER_HOST = 64
+try:
+    from bench.delivery_baseline import BaselineClients, signed_requests
+    from bench.delivery_receiver import Receiver
+    from bench.delivery_roles import (
+        CONCURRENCY_PER_SUBSCRIPTION,
+        CONNECTIONS_PER_HOST,
+        cpu_seconds,
+        free_port,
+        role_environment,
+        settings_for,
+        start_role,
+        wait_for_group,
+        wait_ready,
+    )
+except ImportError:  # run as a script: bench/ itself is on the path
+    from delivery_baseline import BaselineClients, signed_requests  # type: ignore[no-redef]
+    from delivery_receiver import Receiver  # type: ignore[no-redef]
+    from delivery_roles import (  # type: ignore[no-redef]
+        CONCURRENCY_PER_SUBSCRIPTION,
+        CONNECTIONS_PER_HOST,
+        cpu_seconds,
+        free_port,
+        role_environment,
+        settings_for,
+        start_role,
+        wait_for_group,
+        wait_ready,
+    )
+
 OWNER = "bench"
-RECEIVER_SCRIPT = Path(__file__).resolve().with_name("delivery_receiver.py")
 
 
 # -- synthetic data ---------------------------------------------------------------
@@ -100,57 +122,6 @@ def event_of(n: int, run: str) -> BusinessEvent:
     )
 
 
-# -- the receiver -----------------------------------------------------------------
-
-
-class Receiver:
-    """The receiver process (``bench/delivery_receiver.py``), seen from the benchmark."""
-
-    def __init__(self) -> None:
-        self._process = subprocess.Popen(
-            [sys.executable, str(RECEIVER_SCRIPT)],
-            stdout=subprocess.PIPE,
-        )
-        if self._process.stdout is None:
-            raise RuntimeError("the receiver process has no stdout")
-        self.base = f"http://127.0.0.1:{int(self._process.stdout.readline())}"
-
-    async def arrivals(self, http: aiohttp.ClientSession) -> list[tuple[str, float]]:
-        async with http.get(self.base + "/arrivals") as response:
-            return [(str(i), float(t)) for i, t in await response.json()]
-
-    async def reset(self, http: aiohttp.ClientSession) -> None:
-        async with http.post(self.base + "/reset"):
-            pass
-
-    async def wait_for(
-        self, http: aiohttp.ClientSession, ids: set[str], timeout: float
-    ) -> dict[str, float]:
-        """First arrival time of each id in ``ids``, once all arrived."""
-        deadline = time.monotonic() + timeout
-        while True:
-            # Counting is cheap; fetching every arrival only once enough came.
-            async with http.get(self.base + "/count") as response:
-                arrived = int(await response.text())
-            if arrived < len(ids) and time.monotonic() < deadline:
-                await asyncio.sleep(0.25)
-                continue
-            first: dict[str, float] = {}
-            for webhook_id, at in await self.arrivals(http):
-                first.setdefault(webhook_id, at)
-            if ids <= first.keys():
-                return {i: first[i] for i in ids}
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"only {len(ids & first.keys())} of {len(ids)} arrived")
-            await asyncio.sleep(0.25)
-
-    def stop(self) -> None:
-        self._process.terminate()
-        self._process.wait(timeout=10)
-        if self._process.stdout is not None:
-            self._process.stdout.close()
-
-
 # -- one scenario --------------------------------------------------------------------
 
 
@@ -170,32 +141,6 @@ class Figures:
     cpu_ms: float | None = None
     """CPU milliseconds the role spent per delivery in the throughput phase."""
     baseline_cpu_ms: float | None = None
-
-
-_TOPICS = ("events", "subscriptions", "subscription_pnrs", "clients", "deliveries",
-           "deliveries_dlq", "delivery_attempts", "audit")  # fmt: skip
-
-
-def settings_for(bootstrap: str, run: str) -> DeliverySettings:
-    names = TopicNames()
-    topics = replace(names, **{f: f"bench.{run}.{getattr(names, f)}" for f in _TOPICS})
-    return DeliverySettings(
-        bootstrap_servers=bootstrap, topics=topics, group_id=f"bench.{run}", topic_partitions=6
-    )
-
-
-def role_environment(settings: DeliverySettings, metrics_port: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CPRBROKER_")}
-    env.update(
-        KAFKA_BOOTSTRAP_SERVERS=settings.bootstrap_servers,
-        CPRBROKER_DELIVERY_GROUP=settings.group_id,
-        CPRBROKER_CALLBACK_ALLOW_CIDRS="127.0.0.0/8",
-        CPRBROKER_METRICS_PORT=str(metrics_port),
-        CPRBROKER_DELIVERY_CONCURRENCY=str(CONCURRENCY_PER_SUBSCRIPTION),
-        CPRBROKER_WEBHOOK_CONNECTIONS_PER_HOST=str(CONNECTIONS_PER_HOST),
-    )
-    env.update({f"CPRBROKER_TOPIC_{f.upper()}": getattr(settings.topics, f) for f in _TOPICS})
-    return env
 
 
 async def write_subscriptions(
@@ -258,44 +203,15 @@ def percentile(values: Sequence[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-async def wait_ready(port: int, role: subprocess.Popen[bytes]) -> None:
-    async with aiohttp.ClientSession() as http:
-        for _ in range(600):
-            if role.poll() is not None:
-                raise RuntimeError(f"cprbroker delivery exited with {role.returncode}")
-            with contextlib.suppress(aiohttp.ClientError):
-                async with http.get(f"http://127.0.0.1:{port}/readyz") as response:
-                    if response.status == 200:
-                        return
-            await asyncio.sleep(0.2)
-    raise RuntimeError("cprbroker delivery did not become ready")
-
-
-def start_role(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """``cprbroker delivery`` as a process of its own (its log discarded)."""
-    command = [sys.executable, "-m", "cprbroker.cli", "delivery"]
-    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-
-
-def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU seconds of process ``pid`` so far (Linux; None elsewhere)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    # Fields 14 and 15 of stat(5), counted from the state after the command name.
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 async def run_scenario(
-    bootstrap: str, receiver: Receiver, count: int, *, events: int, rate: float, seconds: float
+    bootstrap: str,
+    receiver: Receiver,
+    count: int,
+    *,
+    events: int,
+    rate: float,
+    seconds: float,
+    processes: int,
 ) -> Figures:
     run = uuid.uuid4().hex[:8]
     settings = settings_for(bootstrap, run)
@@ -312,24 +228,30 @@ async def run_scenario(
             for k, e in enumerate(chunk)
         }
 
-    port = free_port()
-    role = start_role(role_environment(settings, port))
+    roles: list[subprocess.Popen[bytes]] = []
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
     try:
-        await wait_ready(port, role)
+        for _ in range(processes):
+            port = free_port()
+            roles.append(start_role(role_environment(settings, port)))
+            await wait_ready(port, roles[-1])
+        for stage in ("fanout", "send", "retry"):
+            await wait_for_group(bootstrap, f"{settings.group_id}.{stage}", processes)
         await producer.start()
         async with aiohttp.ClientSession() as http:
             await receiver.reset(http)
             ids = delivery_ids(batch, 0)
-            cpu_before = cpu_seconds(role.pid)
+            cpu_before = [cpu_seconds(role.pid) for role in roles]
             published = await publish(producer, settings.topics.events, batch, None)
             arrived = await receiver.wait_for(http, set(ids), timeout=600)
             delivered_per_s = len(ids) / (max(arrived.values()) - min(published.values()))
-            cpu_after = cpu_seconds(role.pid)
+            cpu_after = [cpu_seconds(role.pid) for role in roles]
             cpu_ms = (
                 None
-                if cpu_before is None or cpu_after is None
-                else (cpu_after - cpu_before) * 1000 / len(ids)
+                if None in cpu_before or None in cpu_after
+                else sum(a - b for a, b in zip(cpu_after, cpu_before, strict=True))  # type: ignore[operator]
+                * 1000
+                / len(ids)
             )
             ids = delivery_ids(paced, events)
             published = await publish(producer, settings.topics.events, paced, rate)
@@ -337,13 +259,16 @@ async def run_scenario(
             latencies = [arrived[i] - published[ids[i]] for i in ids]
     finally:
         await producer.stop()
-        role.send_signal(signal.SIGTERM)
-        role.wait(timeout=120)
+        for role in roles:
+            role.send_signal(signal.SIGTERM)
+        for role in roles:
+            role.wait(timeout=120)
     baseline_per_s, baseline_cpu_ms, baseline_latencies = await baseline(
         receiver,
         subscriptions,
         (batch, paced),
         rate=rate,
+        processes=processes,
         concurrency=min(count * CONCURRENCY_PER_SUBSCRIPTION, CONNECTIONS_PER_HOST),
     )
     return Figures(
@@ -367,62 +292,33 @@ async def baseline(
     phases: tuple[list[BusinessEvent], list[BusinessEvent]],
     *,
     rate: float,
+    processes: int,
     concurrency: int,
 ) -> tuple[float, float, list[float]]:
-    """A bare aiohttp client POSTing the same signed bodies: deliveries/s at
-    ``concurrency`` and the CPU milliseconds per request that took (this
-    process does nothing else meanwhile), and send-to-arrival latencies at
-    ``rate``."""
-    count = len(subscriptions)
+    """Bare aiohttp clients in ``processes`` processes POSTing the same signed
+    bodies: deliveries/s at ``concurrency`` per process and the CPU
+    milliseconds per request that took (they do nothing else meanwhile), and
+    send-to-arrival latencies at ``rate``."""
     batch, paced = phases
-    day = dt.datetime.now(tz=CPR_TIME_ZONE).date()
-
-    def requests(chunk: list[BusinessEvent], first: int) -> list[tuple[str, WebhookRequest]]:
-        made = []
-        for k, event in enumerate(chunk):
-            subscription = subscriptions[(first + k) % count]
-            body = encode_delivery_body(
-                event_to_dict(event), BodyLevel.FULL, may_see_protected=False, on=day
-            )
-            message_id = webhook_message_id(subscription.id, event.id)
-            signed = sign_request(
-                message_id, body, EndpointSecrets(subscription.endpoint.secret), time.time()
-            )
-            made.append((subscription.endpoint.url, signed))
-        return made
-
-    connector = aiohttp.TCPConnector(limit=concurrency, limit_per_host=concurrency)
-    async with aiohttp.ClientSession(connector=connector) as http:
-        await receiver.reset(http)
-        gate = asyncio.Semaphore(concurrency)
-        sent_at: dict[str, float] = {}
-
-        async def post(url: str, request: WebhookRequest) -> None:
-            async with gate:
-                sent_at[request.message_id] = time.time()
-                headers = dict(request.headers)
-                async with http.post(url, data=request.body, headers=headers) as response:
-                    await response.read()
-
-        prepared = requests(batch, 0)
-        started, cpu_started = time.time(), time.process_time()
-        await asyncio.gather(*(post(url, request) for url, request in prepared))
-        per_s = len(prepared) / (time.time() - started)
-        cpu_ms = (time.process_time() - cpu_started) * 1000 / len(prepared)
-
-        await receiver.reset(http)
-        sent_at.clear()
-        prepared = requests(paced, len(batch))
-        tasks = []
-        begun = time.monotonic()
-        for n, (url, request) in enumerate(prepared):
-            ahead = begun + n / rate - time.monotonic()
-            if ahead > 0:
-                await asyncio.sleep(ahead)
-            tasks.append(asyncio.create_task(post(url, request)))
-        await asyncio.gather(*tasks)
-        arrived = await receiver.wait_for(http, set(sent_at), timeout=120)
-        return per_s, cpu_ms, [arrived[i] - sent_at[i] for i in sent_at]
+    requests = [
+        signed_requests(subscriptions, batch, 0),
+        signed_requests(subscriptions, paced, len(batch)),
+    ]
+    clients = BaselineClients(requests, processes, concurrency)
+    try:
+        async with aiohttp.ClientSession() as http:
+            await receiver.reset(http)
+            results = await asyncio.to_thread(clients.run, 0.0)
+            elapsed = max(r["ended"] for r in results) - min(r["began"] for r in results)
+            per_s = len(batch) / elapsed
+            cpu_ms = sum(r["cpu"] for r in results) * 1000 / len(batch)
+            await receiver.reset(http)
+            results = await asyncio.to_thread(clients.run, rate)
+            sent_at = {i: t for r in results for i, t in r["sent_at"].items()}
+            arrived = await receiver.wait_for(http, set(sent_at), timeout=120)
+    finally:
+        clients.close()
+    return per_s, cpu_ms, [arrived[i] - sent_at[i] for i in sent_at]
 
 
 def report(figures: list[Figures]) -> str:
@@ -441,8 +337,8 @@ def report(figures: list[Figures]) -> str:
     ]
     footer = (
         "targets: ratio >= 0.50; p99 < 250 ms at 1,000 events/s\n"
-        "CPU ms: the role's process (user + system) over the throughput phase per delivery;"
-        " the baseline client's per request (the receiver's CPU in neither)"
+        "CPU ms: the role's processes (user + system) over the throughput phase per delivery;"
+        " the baseline clients' per request (the receiver's CPU in neither)"
     )
     return "\n".join([header, *rows, footer])
 
@@ -459,10 +355,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--rate", type=float, default=1000.0)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=2,
+        help="delivery processes in the group, and baseline client processes (default 2,"
+        " as deployed)",
+    )
     parser.add_argument("--small", action="store_true", help="1 and 10 subscriptions, seconds")
     args = parser.parse_args(argv)
     if not args.bootstrap:
         parser.error("give --bootstrap or set KAFKA_BOOTSTRAP_SERVERS (cprbroker kafka start)")
+    if args.processes < 1:
+        parser.error("--processes must be at least 1")
     counts = [int(c) for c in args.subscriptions.split(",")]
     events, rate, seconds = args.events, args.rate, args.seconds
     if args.small:
@@ -472,13 +377,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         figures = []
         for count in counts:
             scenario = run_scenario(
-                args.bootstrap, receiver, count, events=events, rate=rate, seconds=seconds
+                args.bootstrap,
+                receiver,
+                count,
+                events=events,
+                rate=rate,
+                seconds=seconds,
+                processes=args.processes,
             )
             figures.append(asyncio.run(scenario))
             print(report(figures[-1:]).splitlines()[1], file=sys.stderr)
     finally:
         receiver.stop()
     print(f"events per count: {events:,} at once, then {rate:,.0f}/s for {seconds:g} s")
+    print(
+        f"{args.processes} delivery process(es) in one consumer group;"
+        f" {args.processes} baseline client process(es)"
+    )
     print(report(figures))
     return 0
 
