@@ -350,7 +350,12 @@ def _ms(value: float | None) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark; returns the exit status."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--bootstrap", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS"))
+    parser.add_argument(
+        "--bootstrap-servers",
+        "--bootstrap",
+        dest="bootstrap",
+        default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS"),
+    )
     parser.add_argument("--subscriptions", default="1,100,1000")
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--rate", type=float, default=1000.0)
@@ -365,7 +370,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--small", action="store_true", help="1 and 10 subscriptions, seconds")
     args = parser.parse_args(argv)
     if not args.bootstrap:
-        parser.error("give --bootstrap or set KAFKA_BOOTSTRAP_SERVERS (cprbroker kafka start)")
+        parser.error(
+            "give --bootstrap-servers or set KAFKA_BOOTSTRAP_SERVERS (cprbroker kafka start)"
+        )
     if args.processes < 1:
         parser.error("--processes must be at least 1")
     counts = [int(c) for c in args.subscriptions.split(",")]
