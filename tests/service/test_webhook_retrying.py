@@ -184,3 +184,32 @@ async def test_limiter_caps_concurrency_per_subscription_only() -> None:
 def test_limiter_refuses_zero() -> None:
     with pytest.raises(DeliveryPolicyError):
         SubscriptionLimiter(per_subscription=0)
+
+
+async def test_limiter_waiter_cancelled_in_the_queue_or_after_handover() -> None:
+    limiter = SubscriptionLimiter(per_subscription=1)
+    release = asyncio.Event()
+    order: list[str] = []
+
+    async def work(name: str) -> None:
+        async with limiter.slot("a"):
+            order.append(name)
+            await release.wait()
+
+    first = asyncio.create_task(work("first"))
+    queued = asyncio.create_task(work("queued"))
+    handed = asyncio.create_task(work("handed"))
+    last = asyncio.create_task(work("last"))
+    await asyncio.sleep(0)
+    assert limiter.in_flight("a") == 4
+    queued.cancel()  # cancelled while waiting: leaves the queue
+    await asyncio.sleep(0)
+    assert limiter.in_flight("a") == 3
+    release.set()
+    await asyncio.sleep(0)  # "first" finishes and hands its slot to "handed"
+    assert first.done()
+    handed.cancel()  # cancelled before it ran: it passes the slot on
+    await asyncio.gather(queued, handed, last, return_exceptions=True)
+    assert order == ["first", "last"]
+    assert limiter.in_flight("a") == 0
+    assert limiter._slots == {}
