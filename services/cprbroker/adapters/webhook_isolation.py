@@ -5,32 +5,22 @@ requests at once."""
 from __future__ import annotations
 
 import asyncio
-from collections import deque
+from dataclasses import dataclass, field
 from types import TracebackType
 
 from cprbroker.core.errors import DeliveryPolicyError
 
 
+@dataclass
 class _Slot:
-    """The attempts of one subscription: ``holding`` run, ``waiters`` queue
-    (first come, first served) for one of them to finish."""
-
-    __slots__ = ("holding", "waiters")
-
-    def __init__(self) -> None:
-        self.holding = 0
-        self.waiters: deque[asyncio.Future[None]] = deque()
+    semaphore: asyncio.Semaphore
+    users: int = field(default=0)
 
 
 class SubscriptionLimiter:
     """At most ``per_subscription`` concurrent attempts per subscription id.
     Idle subscriptions hold no state, so the map stays as small as the set of
-    subscriptions currently sending.
-
-    A counter and a queue of waiters rather than an ``asyncio.Semaphore`` per
-    subscription: almost every delivery finds a free slot, and then taking it
-    is a counter increment, not a semaphore built and awaited.
-    """
+    subscriptions currently sending."""
 
     def __init__(self, per_subscription: int = 4) -> None:
         if per_subscription < 1:
@@ -43,54 +33,32 @@ class SubscriptionLimiter:
     def in_flight(self, subscription_id: str) -> int:
         """Attempts holding or waiting for a slot of ``subscription_id``."""
         slot = self._slots.get(subscription_id)
-        return slot.holding + len(slot.waiters) if slot is not None else 0
+        return slot.users if slot is not None else 0
 
     def slot(self, subscription_id: str) -> _Held:
         """Hold one of the subscription's slots for the duration of an
         ``async with`` block, waiting for one to free up if all are taken."""
         return _Held(self, subscription_id)
 
-    def _take(self, subscription_id: str) -> bool:
-        """Take a free slot at once if there is one (no waiting, no coroutine)."""
+    async def _acquire(self, subscription_id: str) -> None:
         slot = self._slots.get(subscription_id)
         if slot is None:
-            slot = self._slots[subscription_id] = _Slot()
-        if slot.holding < self.per_subscription and not slot.waiters:
-            slot.holding += 1
-            return True
-        return False
-
-    async def _wait(self, subscription_id: str) -> None:
-        """Queue for the next slot a holder of ``subscription_id`` frees."""
-        slot = self._slots[subscription_id]
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        slot.waiters.append(waiter)
+            slot = self._slots[subscription_id] = _Slot(asyncio.Semaphore(self.per_subscription))
+        slot.users += 1
         try:
-            await waiter
+            await slot.semaphore.acquire()
         except BaseException:
-            if waiter.done() and not waiter.cancelled():
-                # Handed a slot just as it was cancelled: pass the slot on.
-                self._release(subscription_id)
-            else:
-                # A holder finishing meanwhile may have dropped it already.
-                if waiter in slot.waiters:
-                    slot.waiters.remove(waiter)
-                self._forget_if_idle(subscription_id, slot)
+            self._leave(subscription_id, slot)
             raise
-        # A finishing holder handed its slot over: ``holding`` is unchanged.
 
     def _release(self, subscription_id: str) -> None:
         slot = self._slots[subscription_id]
-        while slot.waiters:
-            waiter = slot.waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
-                return
-        slot.holding -= 1
-        self._forget_if_idle(subscription_id, slot)
+        slot.semaphore.release()
+        self._leave(subscription_id, slot)
 
-    def _forget_if_idle(self, subscription_id: str, slot: _Slot) -> None:
-        if slot.holding == 0 and not slot.waiters and self._slots.get(subscription_id) is slot:
+    def _leave(self, subscription_id: str, slot: _Slot) -> None:
+        slot.users -= 1
+        if slot.users == 0:
             del self._slots[subscription_id]
 
 
@@ -106,8 +74,7 @@ class _Held:
         self._subscription_id = subscription_id
 
     async def __aenter__(self) -> None:
-        if not self._limiter._take(self._subscription_id):
-            await self._limiter._wait(self._subscription_id)
+        await self._limiter._acquire(self._subscription_id)
 
     async def __aexit__(
         self,
