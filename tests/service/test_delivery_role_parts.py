@@ -277,6 +277,21 @@ def test_settings_come_from_the_environment() -> None:
 
 
 @pytest.mark.parametrize(
+    ("environ", "partitions"),
+    [
+        ({}, 6),
+        ({"CPRBROKER_PARTITIONS": "12"}, 12),
+        ({"CPRBROKER_TOPIC_PARTITIONS": "3"}, 3),
+        ({"CPRBROKER_PARTITIONS": "12", "CPRBROKER_TOPIC_PARTITIONS": "3"}, 3),
+    ],
+)
+def test_delivery_takes_the_partition_count_every_role_reads(
+    environ: dict[str, str], partitions: int
+) -> None:
+    assert DeliverySettings().with_environ(environ).topic_partitions == partitions
+
+
+@pytest.mark.parametrize(
     ("name", "value", "message"),
     [
         ("CPRBROKER_RETRY_LADDER", "5s,soon", "CPRBROKER_RETRY_LADDER"),
@@ -284,6 +299,7 @@ def test_settings_come_from_the_environment() -> None:
         ("CPRBROKER_DELIVERY_CONCURRENCY", "0", "concurrency_per_subscription"),
         ("CPRBROKER_CALLBACK_ALLOW_CIDRS", "localhost", "not a CIDR"),
         ("CPRBROKER_SHORT_RETRY_WINDOW", "-1s", "CPRBROKER_SHORT_RETRY_WINDOW"),
+        ("CPRBROKER_PARTITIONS", "six", "CPRBROKER_PARTITIONS"),
     ],
 )
 def test_malformed_settings_name_the_variable(name: str, value: str, message: str) -> None:

@@ -120,7 +120,8 @@ class DeliverySettings:
         ``CPRBROKER_FAILURE_WINDOW``, ``CPRBROKER_SECRET_ROTATION_GRACE``,
         ``CPRBROKER_CIRCUIT_OPEN``, ``CPRBROKER_METRICS_HOST``,
         ``CPRBROKER_METRICS_PORT`` (``off`` for none),
-        ``CPRBROKER_DRAIN_TIMEOUT``, ``CPRBROKER_TOPIC_PARTITIONS`` and
+        ``CPRBROKER_DRAIN_TIMEOUT``, ``CPRBROKER_PARTITIONS`` (overridden by
+        ``CPRBROKER_TOPIC_PARTITIONS``) and
         ``CPRBROKER_TOPIC_<NAME>`` per topic of :class:`TopicNames`. Durations
         take ``ms``, ``s``, ``m``, ``h``, ``d``. A malformed value raises
         SettingsError naming the variable.
@@ -159,6 +160,10 @@ class DeliverySettings:
                 open_seconds=open_for,
                 max_open_seconds=max(open_for, self.circuit.max_open_seconds),
             )
+        # One partition count for every role, as ingest and the processor read
+        # it; CPRBROKER_TOPIC_PARTITIONS, read below, overrides it for delivery.
+        if (partitions := read.integer(ENV_PREFIX + "PARTITIONS")) is not None:
+            changes["topic_partitions"] = partitions
         for variable, name, parse in (
             ("DELIVERY_CONCURRENCY", "concurrency_per_subscription", read.integer),
             ("DELIVERY_MAX_IN_FLIGHT", "max_in_flight", read.integer),
