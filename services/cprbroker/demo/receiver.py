@@ -21,6 +21,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 
+from cprbroker.adapters.health import HttpEndpoint, serve_app
 from cprbroker.core.delivery.signing import verify_headers
 from cprbroker.core.errors import WebhookSignatureError
 
@@ -135,7 +136,7 @@ class DemoReceiver:
         self.tally = ReceiverTally()
         self._clock = clock
         self._on_delivery = on_delivery
-        self._runner: web.AppRunner | None = None
+        self._endpoint: HttpEndpoint | None = None
 
     def app(self) -> web.Application:
         """The aiohttp application (``POST /webhook``)."""
@@ -155,19 +156,11 @@ class DemoReceiver:
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Serve on ``host:port`` (0: a free port); return the webhook URL."""
-        runner = web.AppRunner(self.app(), access_log=None, handle_signals=False)
-        await runner.setup()
-        try:
-            await web.TCPSite(runner, host, port).start()
-        except BaseException:
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        bound_host, bound_port = runner.addresses[0][:2]
-        return f"http://{bound_host}:{bound_port}{PATH}"
+        self._endpoint = await serve_app(self.app(), host, port)
+        return self._endpoint.url + PATH
 
     async def stop(self) -> None:
         """Stop serving."""
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        if self._endpoint is not None:
+            await self._endpoint.stop()
+            self._endpoint = None
