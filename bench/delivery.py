@@ -56,33 +56,11 @@ from cprbroker.delivery.runner import delivery_topic_specs
 from cprbroker.delivery.settings import DeliverySettings
 
 try:
-    from bench.delivery_baseline import BaselineClients, signed_requests
-    from bench.delivery_receiver import Receiver
-    from bench.delivery_roles import (
-        CONCURRENCY_PER_SUBSCRIPTION,
-        CONNECTIONS_PER_HOST,
-        cpu_seconds,
-        free_port,
-        role_environment,
-        settings_for,
-        start_role,
-        wait_for_group,
-        wait_ready,
-    )
+    from bench import delivery_baseline, delivery_receiver, delivery_roles
 except ImportError:  # run as a script: bench/ itself is on the path
-    from delivery_baseline import BaselineClients, signed_requests  # type: ignore[no-redef]
-    from delivery_receiver import Receiver  # type: ignore[no-redef]
-    from delivery_roles import (  # type: ignore[no-redef]
-        CONCURRENCY_PER_SUBSCRIPTION,
-        CONNECTIONS_PER_HOST,
-        cpu_seconds,
-        free_port,
-        role_environment,
-        settings_for,
-        start_role,
-        wait_for_group,
-        wait_ready,
-    )
+    import delivery_baseline  # type: ignore[no-redef]
+    import delivery_receiver  # type: ignore[no-redef]
+    import delivery_roles  # type: ignore[no-redef]
 
 OWNER = "bench"
 
@@ -144,7 +122,7 @@ class Figures:
 
 
 async def write_subscriptions(
-    settings: DeliverySettings, receiver: Receiver, count: int, persons: int
+    settings: DeliverySettings, receiver: delivery_receiver.Receiver, count: int, persons: int
 ) -> list[Subscription]:
     """``count`` subscriptions of PNR lists; person ``n`` is on list ``n % count``."""
     producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all")
@@ -214,7 +192,7 @@ def percentile(values: Sequence[float], fraction: float) -> float:
 
 async def run_scenario(
     bootstrap: str,
-    receiver: Receiver,
+    receiver: delivery_receiver.Receiver,
     count: int,
     *,
     events: int,
@@ -223,7 +201,7 @@ async def run_scenario(
     processes: int,
 ) -> Figures:
     run = uuid.uuid4().hex[:8]
-    settings = settings_for(bootstrap, run)
+    settings = delivery_roles.settings_for(bootstrap, run)
     latency_events = int(rate * seconds)
     persons = events + latency_events
     batch = [event_of(n, run) for n in range(events)]
@@ -242,20 +220,22 @@ async def run_scenario(
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
     try:
         for _ in range(processes):
-            port = free_port()
-            roles.append(start_role(role_environment(settings, port)))
-            await wait_ready(port, roles[-1])
+            port = delivery_roles.free_port()
+            roles.append(delivery_roles.start_role(delivery_roles.role_environment(settings, port)))
+            await delivery_roles.wait_ready(port, roles[-1])
         for stage in ("fanout", "send", "retry"):
-            await wait_for_group(bootstrap, f"{settings.group_id}.{stage}", processes)
+            await delivery_roles.wait_for_group(
+                bootstrap, f"{settings.group_id}.{stage}", processes
+            )
         await producer.start()
         async with aiohttp.ClientSession() as http:
             await receiver.reset(http)
             ids = delivery_ids(batch, 0)
-            cpu_before = [cpu_seconds(role.pid) for role in roles]
+            cpu_before = [delivery_roles.cpu_seconds(role.pid) for role in roles]
             published = await publish(producer, settings.topics.events, batch_records, None)
             arrived = await receiver.wait_for(http, set(ids), timeout=600)
             delivered_per_s = len(ids) / (max(arrived.values()) - min(published.values()))
-            cpu_after = [cpu_seconds(role.pid) for role in roles]
+            cpu_after = [delivery_roles.cpu_seconds(role.pid) for role in roles]
             cpu_ms = (
                 None
                 if None in cpu_before or None in cpu_after
@@ -279,7 +259,9 @@ async def run_scenario(
         (batch, paced),
         rate=rate,
         processes=processes,
-        concurrency=min(count * CONCURRENCY_PER_SUBSCRIPTION, CONNECTIONS_PER_HOST),
+        concurrency=min(
+            count * delivery_roles.CONCURRENCY_PER_SUBSCRIPTION, delivery_roles.CONNECTIONS_PER_HOST
+        ),
     )
     return Figures(
         subscriptions=count,
@@ -297,7 +279,7 @@ async def run_scenario(
 
 
 async def baseline(
-    receiver: Receiver,
+    receiver: delivery_receiver.Receiver,
     subscriptions: list[Subscription],
     phases: tuple[list[BusinessEvent], list[BusinessEvent]],
     *,
@@ -311,10 +293,10 @@ async def baseline(
     send-to-arrival latencies at ``rate``."""
     batch, paced = phases
     requests = [
-        signed_requests(subscriptions, batch, 0),
-        signed_requests(subscriptions, paced, len(batch)),
+        delivery_baseline.signed_requests(subscriptions, batch, 0),
+        delivery_baseline.signed_requests(subscriptions, paced, len(batch)),
     ]
-    clients = BaselineClients(requests, processes, concurrency)
+    clients = delivery_baseline.BaselineClients(requests, processes, concurrency)
     try:
         async with aiohttp.ClientSession() as http:
             await receiver.reset(http)
@@ -389,7 +371,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     events, rate, seconds = args.events, args.rate, args.seconds
     if args.small:
         counts, events, rate, seconds = [1, 10], 300, 100.0, 2.0
-    receiver = Receiver()
+    receiver = delivery_receiver.Receiver()
     try:
         figures = []
         for count in counts:
