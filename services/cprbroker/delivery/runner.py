@@ -353,8 +353,6 @@ def _stage(
             group_id=f"{settings.group_id}.{name}",
             max_in_flight=settings.max_in_flight,
             commit_interval=settings.commit_interval,
-            # A retry tier's records wait seconds to hours: no hurry to fetch.
-            fetch_max_wait_ms=500 if name == "retry" else 25,
         ),
         prepare=prepare,
         handle=handle,

@@ -59,8 +59,8 @@ class StageConfig:
     max_in_flight: int = 2000
     buffer_per_partition: int = 2000
     commit_interval: float = 1.0
-    fetch_max_wait_ms: int = 25
-    fetch_min_bytes: int = 32 * 1024
+    fetch_max_wait_ms: int = 500
+    fetch_min_bytes: int = 1
 
 
 @dataclass
@@ -130,8 +130,11 @@ class ConcurrentStage(Generic[T]):
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_partition_fetch_bytes=4 * 1024 * 1024,
-            # Under load, fetches carry many records each (fetch decoding is
-            # pure Python); when quiet, a record waits at most fetch_max_wait_ms.
+            # A long poll: the broker answers as soon as it has a record (or
+            # fetch_min_bytes), else after fetch_max_wait_ms. A fetch is asked
+            # for only once the last one's records are taken, so under load
+            # the records gather on the broker meanwhile and fetches grow by
+            # themselves; a quiet topic costs two fetches a second.
             fetch_max_wait_ms=self.config.fetch_max_wait_ms,
             fetch_min_bytes=self.config.fetch_min_bytes,
         )
