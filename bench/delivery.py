@@ -13,6 +13,9 @@ one delivery (matched among all the subscriptions). Two phases per count:
 * latency: events published at ``--rate`` events/s for ``--seconds``; p50 and
   p99 of publication (Kafka record time) to arrival at the receiver.
 
+The publisher writes events as the processor does: one record batch per
+partition at a time, without linger (every 5 ms, what fell due meanwhile).
+
 The baseline, in the same run against the same receiver, is a bare aiohttp
 client POSTing the same signed bodies, in as many processes as the role runs,
 each with the concurrency one role process may use (as many connections as it
@@ -46,6 +49,7 @@ from aiokafka import AIOKafkaProducer
 from cprbroker.adapters.avro_codec import default_codec
 from cprbroker.adapters.client_registry import ClientRegistry
 from cprbroker.adapters.kafka_admin import ensure_topics
+from cprbroker.adapters.record_batches import OutgoingRecord, RecordBatcher, SentBatch, acknowledged
 from cprbroker.adapters.state_store import Apply, KafkaStateLog, StateLog
 from cprbroker.adapters.subscription_state import SubscriptionStore
 from cprbroker.core.delivery.cloudevents import webhook_message_id
@@ -160,30 +164,45 @@ async def write_subscriptions(
         await producer.stop()
 
 
-Encoded = tuple[str, bytes, bytes]
-"""An event ready to publish: its id, key and value."""
+Encoded = tuple[str, OutgoingRecord]
+"""An event ready to publish: its id, and its record on the events topic."""
+
+TICK = 0.005
+"""How often the paced publisher hands what fell due to Kafka (aiokafka's
+linger would batch as much, but charge the wait to the latency)."""
 
 
-def encoded(events: list[BusinessEvent]) -> list[Encoded]:
+def encoded(events: list[BusinessEvent], topic: str) -> list[Encoded]:
     """``events`` encoded before the clock starts, so that the publisher spends
     its share of the machine on sending alone."""
     codec = default_codec()
-    return [(event.id, event.pnr.encode(), codec.encode(event)) for event in events]
+    return [(e.id, OutgoingRecord(topic, e.pnr.encode(), codec.encode(e))) for e in events]
 
 
 async def publish(
-    producer: AIOKafkaProducer, topic: str, events: list[Encoded], rate: float | None
+    producer: AIOKafkaProducer, events: list[Encoded], rate: float | None
 ) -> dict[str, float]:
-    """Publish ``events`` (at ``rate``/s, or at once); record time by event id."""
-    sent = []
+    """Publish ``events`` (at ``rate``/s, or at once) as the processor writes
+    events: one record batch per partition at a time. Returns the publication
+    time (the records' Kafka time) by event id."""
+    batcher = RecordBatcher(producer)
+    published: dict[str, float] = {}
+    sent: list[SentBatch] = []
     started = time.monotonic()
-    for n, (ident, key, value) in enumerate(events):
-        if rate is not None:
-            ahead = started + n / rate - time.monotonic()
-            if ahead > 0:
-                await asyncio.sleep(ahead)
-        sent.append((ident, await producer.send(topic, key=key, value=value)))
-    return {ident: (await future).timestamp / 1000 for ident, future in sent}
+    done = 0
+    while done < len(events):
+        due = len(events) if rate is None else int((time.monotonic() - started) * rate) + 1
+        due = min(due, len(events))
+        if due > done:
+            chunk = events[done:due]
+            at = time.time()
+            sent.extend(await batcher.submit(record for _, record in chunk))
+            published.update((ident, at) for ident, _ in chunk)
+            done = due
+        if rate is not None and done < len(events):
+            await asyncio.sleep(max(TICK, started + done / rate - time.monotonic()))
+    await acknowledged(sent)
+    return published
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:
@@ -207,7 +226,8 @@ async def run_scenario(
     persons = events + latency_events
     batch = [event_of(n, run) for n in range(events)]
     paced = [event_of(n, run) for n in range(events, persons)]
-    batch_records, paced_records = encoded(batch), encoded(paced)
+    batch_records = encoded(batch, settings.topics.events)
+    paced_records = encoded(paced, settings.topics.events)
     await ensure_topics(bootstrap, delivery_topic_specs(settings))
     subscriptions = await write_subscriptions(settings, receiver, count, persons)
     # The events and subscriptions stay until the end: a full collection that
@@ -223,7 +243,7 @@ async def run_scenario(
         }
 
     roles: list[subprocess.Popen[bytes]] = []
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
     try:
         for _ in range(processes):
             port = delivery_roles.free_port()
@@ -238,7 +258,7 @@ async def run_scenario(
             await receiver.reset(http)
             ids = delivery_ids(batch, 0)
             cpu_before = [delivery_roles.cpu_seconds(role.pid) for role in roles]
-            published = await publish(producer, settings.topics.events, batch_records, None)
+            published = await publish(producer, batch_records, None)
             arrived = await receiver.wait_for(http, set(ids), timeout=600)
             delivered_per_s = len(ids) / (max(arrived.values()) - min(published.values()))
             cpu_after = [delivery_roles.cpu_seconds(role.pid) for role in roles]
@@ -250,7 +270,7 @@ async def run_scenario(
                 / len(ids)
             )
             ids = delivery_ids(paced, events)
-            published = await publish(producer, settings.topics.events, paced_records, rate)
+            published = await publish(producer, paced_records, rate)
             arrived = await receiver.wait_for(http, set(ids), timeout=600)
             latencies = [arrived[i] - published[ids[i]] for i in ids]
     finally:
