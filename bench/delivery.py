@@ -48,7 +48,7 @@ from aiokafka import AIOKafkaProducer
 
 from cprbroker.adapters.avro_codec import default_codec
 from cprbroker.adapters.client_registry import ClientRegistry
-from cprbroker.adapters.kafka_admin import ensure_topics
+from cprbroker.adapters.kafka_admin import delete_topics, ensure_topics
 from cprbroker.adapters.record_batches import OutgoingRecord, RecordBatcher, SentBatch, acknowledged
 from cprbroker.adapters.state_store import Apply, KafkaStateLog, StateLog
 from cprbroker.adapters.subscription_state import SubscriptionStore
@@ -220,15 +220,39 @@ async def run_scenario(
     seconds: float,
     processes: int,
 ) -> Figures:
+    """Measure one subscription count on topics of its own, deleted afterwards."""
     run = uuid.uuid4().hex[:8]
     settings = delivery_roles.settings_for(bootstrap, run)
+    specs = delivery_topic_specs(settings)
+    await ensure_topics(bootstrap, specs)
+    try:
+        return await measure(
+            settings, run, receiver, count, events=events, rate=rate, seconds=seconds,
+            processes=processes,
+        )  # fmt: skip
+    finally:
+        await delete_topics(bootstrap, [spec.name for spec in specs])
+
+
+async def measure(
+    settings: DeliverySettings,
+    run: str,
+    receiver: delivery_receiver.Receiver,
+    count: int,
+    *,
+    events: int,
+    rate: float,
+    seconds: float,
+    processes: int,
+) -> Figures:
+    """The throughput and latency phases for ``count`` subscriptions, then the baseline."""
+    bootstrap = settings.bootstrap_servers
     latency_events = int(rate * seconds)
     persons = events + latency_events
     batch = [event_of(n, run) for n in range(events)]
     paced = [event_of(n, run) for n in range(events, persons)]
     batch_records = encoded(batch, settings.topics.events)
     paced_records = encoded(paced, settings.topics.events)
-    await ensure_topics(bootstrap, delivery_topic_specs(settings))
     subscriptions = await write_subscriptions(settings, receiver, count, persons)
     # The events and subscriptions stay until the end: a full collection that
     # walked them paused the publisher for 100-200 ms, which then published

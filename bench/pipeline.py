@@ -59,8 +59,9 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 
-from cprbroker.adapters.kafka_admin import ensure_topics
+from cprbroker.adapters.kafka_admin import delete_topics, ensure_topics
 from cprbroker.adapters.known_persons import FULL_LOAD_KEY
 from cprbroker.adapters.local_kafka_process import kill_when_parent_dies, tail_file
 from cprbroker.core.topics import TopicNames, TopicSpec
@@ -219,6 +220,19 @@ async def ingest(settings: IngestSettings, paths: list[Path], *, full: bool) -> 
         raise RuntimeError(f"ingest failed: {err.getvalue()}")
 
 
+async def drop_topics(bootstrap: str, *prefixes: str) -> None:
+    """Delete the topics a measurement made (names starting with ``prefixes``;
+    faust's own topics start with its app id), so runs do not pile up
+    partitions on the broker."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        names = [name for name in await admin.list_topics() if name.startswith(prefixes)]
+    finally:
+        await admin.close()
+    await delete_topics(bootstrap, names)
+
+
 async def baseline(bootstrap: str, count: int, size: int) -> float:
     """Seconds a bare producer takes for ``count`` messages of ``size`` bytes."""
     topic = f"bench.baseline.{uuid.uuid4().hex[:8]}"
@@ -236,6 +250,7 @@ async def baseline(bootstrap: str, count: int, size: int) -> float:
         return time.perf_counter() - started
     finally:
         await producer.stop()
+        await delete_topics(bootstrap, [topic])
 
 
 async def faust_floor(bootstrap: str, count: int, size: int, work_dir: Path) -> float:
@@ -282,6 +297,7 @@ async def faust_floor(bootstrap: str, count: int, size: int, work_dir: Path) -> 
         await asyncio.wait_for(done.wait(), WAIT_S)
     finally:
         await app.stop()
+        await drop_topics(bootstrap, topic, settings.app_id)
     (first_at, first_count), (last_at, last_count) = seen[0], seen[-1]
     return (last_count - first_count) / max(last_at - first_at, 1e-6)
 
@@ -349,6 +365,7 @@ async def measure(
         await watcher.stop()
         for processor in group:
             processor.stop()
+        await drop_topics(bootstrap, f"bench.{suffix}.", env["CPRBROKER_PROCESSOR_APP_ID"])
     size = round(figures.event_bytes)
     count = int(statistics.median(d.persons for d in singles))
     backlog_count = sum(d.persons for d in backlog)

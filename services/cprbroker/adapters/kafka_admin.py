@@ -1,4 +1,5 @@
-"""Topic administration on a Kafka cluster: create what is missing, idempotently."""
+"""Topic administration on a Kafka cluster: create what is missing, and delete
+what a tool made for itself, idempotently."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import contextlib
 from collections.abc import Iterable
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError, UnknownTopicOrPartitionError
 
 from cprbroker.core.errors import KafkaUnavailableError
 from cprbroker.core.topics import TopicSpec
@@ -46,3 +47,28 @@ async def ensure_topics(
         ) from exc
     finally:
         await admin.close()
+
+
+async def delete_topics(bootstrap_servers: str, names: Iterable[str]) -> list[str]:
+    """Delete every topic in ``names`` that exists; return the names deleted.
+
+    For the benchmarks, which make topics of their own per run: a broker that
+    kept every run's partitions (thousands, after a day of runs) spends ever
+    longer on its periodic work over all of them.
+    """
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    try:
+        await admin.start()
+        existing = set(await admin.list_topics())
+        doomed = sorted({name for name in names if name in existing})
+        if doomed:
+            # Another process may delete them between our listing and our request.
+            with contextlib.suppress(UnknownTopicOrPartitionError):
+                await admin.delete_topics(doomed)
+    except KafkaError as exc:
+        raise KafkaUnavailableError(
+            f"could not delete topics on {bootstrap_servers}: {exc}"
+        ) from exc
+    finally:
+        await admin.close()
+    return doomed
