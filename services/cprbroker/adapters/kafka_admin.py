@@ -52,9 +52,8 @@ async def ensure_topics(
 async def delete_topics(bootstrap_servers: str, names: Iterable[str]) -> list[str]:
     """Delete every topic in ``names`` that exists; return the names deleted.
 
-    For the benchmarks, which make topics of their own per run: a broker that
-    kept every run's partitions (thousands, after a day of runs) spends ever
-    longer on its periodic work over all of them.
+    For the benchmarks, which make topics of their own per run: a broker used
+    for many runs would otherwise keep thousands of partitions nobody reads.
     """
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
     try:
