@@ -210,15 +210,19 @@ def percentile(values: Sequence[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
+@dataclass(frozen=True)
+class Load:
+    """What each subscription count gets: ``events`` at once, then ``rate``
+    events/s for ``seconds``, from ``processes`` role (and baseline) processes."""
+
+    events: int
+    rate: float
+    seconds: float
+    processes: int
+
+
 async def run_scenario(
-    bootstrap: str,
-    receiver: delivery_receiver.Receiver,
-    count: int,
-    *,
-    events: int,
-    rate: float,
-    seconds: float,
-    processes: int,
+    bootstrap: str, receiver: delivery_receiver.Receiver, count: int, load: Load
 ) -> Figures:
     """Measure one subscription count on topics of its own, deleted afterwards."""
     run = uuid.uuid4().hex[:8]
@@ -226,10 +230,7 @@ async def run_scenario(
     specs = delivery_topic_specs(settings)
     await ensure_topics(bootstrap, specs)
     try:
-        return await measure(
-            settings, run, receiver, count, events=events, rate=rate, seconds=seconds,
-            processes=processes,
-        )  # fmt: skip
+        return await measure(settings, run, receiver, count, load)
     finally:
         await delete_topics(bootstrap, [spec.name for spec in specs])
 
@@ -239,14 +240,11 @@ async def measure(
     run: str,
     receiver: delivery_receiver.Receiver,
     count: int,
-    *,
-    events: int,
-    rate: float,
-    seconds: float,
-    processes: int,
+    load: Load,
 ) -> Figures:
     """The throughput and latency phases for ``count`` subscriptions, then the baseline."""
     bootstrap = settings.bootstrap_servers
+    events, rate, seconds, processes = load.events, load.rate, load.seconds, load.processes
     latency_events = int(rate * seconds)
     persons = events + latency_events
     batch = [event_of(n, run) for n in range(events)]
@@ -425,15 +423,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         figures = []
         for count in counts:
-            scenario = run_scenario(
-                args.bootstrap,
-                receiver,
-                count,
-                events=events,
-                rate=rate,
-                seconds=seconds,
-                processes=args.processes,
-            )
+            load = Load(events, rate, seconds, args.processes)
+            scenario = run_scenario(args.bootstrap, receiver, count, load)
             figures.append(asyncio.run(scenario))
             gc.unfreeze()  # the next count builds its own
             print(report(figures[-1:]).splitlines()[1], file=sys.stderr)
