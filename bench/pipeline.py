@@ -59,9 +59,8 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient
 
-from cprbroker.adapters.kafka_admin import delete_topics, ensure_topics
+from cprbroker.adapters.kafka_admin import delete_topics, ensure_topics, topic_names
 from cprbroker.adapters.known_persons import FULL_LOAD_KEY
 from cprbroker.adapters.local_kafka_process import kill_when_parent_dies, tail_file
 from cprbroker.core.topics import TopicNames, TopicSpec
@@ -224,12 +223,7 @@ async def drop_topics(bootstrap: str, *prefixes: str) -> None:
     """Delete the topics a measurement made (names starting with ``prefixes``;
     faust's own topics start with its app id), so runs do not pile up
     partitions on the broker."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        names = [name for name in await admin.list_topics() if name.startswith(prefixes)]
-    finally:
-        await admin.close()
+    names = [name for name in await topic_names(bootstrap) if name.startswith(prefixes)]
     await delete_topics(bootstrap, names)
 
 

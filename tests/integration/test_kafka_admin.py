@@ -1,31 +1,23 @@
-"""Topic administration on a real Kafka: what is created can be deleted again,
-and deleting is idempotent."""
+"""Topic administration on a real Kafka: what is created is listed and can be
+deleted again, and deleting is idempotent."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
 
-from aiokafka.admin import AIOKafkaAdminClient
+import pytest
 
-from cprbroker.adapters.kafka_admin import delete_topics, ensure_topics
+from cprbroker.adapters.kafka_admin import delete_topics, ensure_topics, topic_names
+from cprbroker.core.errors import KafkaUnavailableError
 from cprbroker.core.topics import TopicSpec
-
-
-async def _topics(bootstrap: str) -> set[str]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        return set(await admin.list_topics())
-    finally:
-        await admin.close()
 
 
 async def _settled(bootstrap: str, gone: set[str]) -> set[str]:
     """The topic list once ``gone`` left it (the broker's metadata follows
     the controller's a moment later), or as it is after 30 s."""
     for _ in range(300):
-        topics = await _topics(bootstrap)
+        topics = await topic_names(bootstrap)
         if not topics & gone:
             return topics
         await asyncio.sleep(0.1)
@@ -44,6 +36,7 @@ async def test_created_topics_are_deleted_and_others_left_alone(kafka_bootstrap:
         ],
     )
     assert sorted(created) == sorted(names)
+    assert set(names) <= await topic_names(kafka_bootstrap)
 
     deleted = await delete_topics(kafka_bootstrap, [names[0], names[1], f"{stem}.never-made"])
 
@@ -53,3 +46,9 @@ async def test_created_topics_are_deleted_and_others_left_alone(kafka_bootstrap:
     assert not remaining & set(names[:2])
     assert await delete_topics(kafka_bootstrap, names[:2]) == []
     assert await delete_topics(kafka_bootstrap, [names[2]]) == [names[2]]
+
+
+async def test_an_unreachable_cluster_is_named() -> None:
+    for call in (topic_names("127.0.0.1:1"), delete_topics("127.0.0.1:1", ["any"])):
+        with pytest.raises(KafkaUnavailableError, match=r"topics on 127\.0\.0\.1:1"):
+            await call

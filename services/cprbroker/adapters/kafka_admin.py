@@ -1,5 +1,5 @@
-"""Topic administration on a Kafka cluster: create what is missing, and delete
-what a tool made for itself, idempotently."""
+"""Topic administration on a Kafka cluster: list the topics, create what is
+missing, and delete what a tool made for itself, idempotently."""
 
 from __future__ import annotations
 
@@ -11,6 +11,18 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError, UnknownTopicOrP
 
 from cprbroker.core.errors import KafkaUnavailableError
 from cprbroker.core.topics import TopicSpec
+
+
+async def topic_names(bootstrap_servers: str) -> set[str]:
+    """The names of every topic on the cluster."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    try:
+        await admin.start()
+        return set(await admin.list_topics())
+    except KafkaError as exc:
+        raise KafkaUnavailableError(f"could not list topics on {bootstrap_servers}: {exc}") from exc
+    finally:
+        await admin.close()
 
 
 async def ensure_topics(
