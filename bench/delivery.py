@@ -10,8 +10,11 @@ one delivery (matched among all the subscriptions). Two phases per count:
 
 * throughput: ``--events`` events published at once; deliveries/s from the
   first publication to the last arrival;
-* latency: events published at ``--rate`` events/s for ``--seconds``; p50 and
-  p99 of publication (Kafka record time) to arrival at the receiver.
+* latency: events published at ``--rate`` events/s for ``--warm-up`` seconds
+  and then ``--seconds`` more; p50 and p99 of publication (Kafka record time)
+  to arrival at the receiver, over the events of the ``--seconds`` only. The
+  warm-up lets the role settle from the throughput phase (its last commits and
+  attempt-log writes, its collector) into the sustained rate.
 
 The publisher writes events as the processor does: one record batch per
 partition at a time, without linger (every 5 ms, what fell due meanwhile).
@@ -213,12 +216,14 @@ def percentile(values: Sequence[float], fraction: float) -> float:
 @dataclass(frozen=True)
 class Load:
     """What each subscription count gets: ``events`` at once, then ``rate``
-    events/s for ``seconds``, from ``processes`` role (and baseline) processes."""
+    events/s for ``warm_up`` and then ``seconds`` more (measured), from
+    ``processes`` role (and baseline) processes."""
 
     events: int
     rate: float
     seconds: float
     processes: int
+    warm_up: float = 0.0
 
 
 async def run_scenario(
@@ -244,9 +249,9 @@ async def measure(
 ) -> Figures:
     """The throughput and latency phases for ``count`` subscriptions, then the baseline."""
     bootstrap = settings.bootstrap_servers
-    events, rate, seconds, processes = load.events, load.rate, load.seconds, load.processes
-    latency_events = int(rate * seconds)
-    persons = events + latency_events
+    events, rate, processes = load.events, load.rate, load.processes
+    warm_up_events = int(rate * load.warm_up)
+    persons = events + warm_up_events + int(rate * load.seconds)
     batch = [event_of(n, run) for n in range(events)]
     paced = [event_of(n, run) for n in range(events, persons)]
     batch_records = encoded(batch, settings.topics.events)
@@ -294,14 +299,15 @@ async def measure(
             ids = delivery_ids(paced, events)
             published = await publish(producer, paced_records, rate)
             arrived = await receiver.wait_for(http, set(ids), timeout=600)
-            latencies = [arrived[i] - published[ids[i]] for i in ids]
+            measured = delivery_ids(paced[warm_up_events:], events + warm_up_events)
+            latencies = [arrived[i] - published[measured[i]] for i in measured]
     finally:
         await producer.stop()
         for role in roles:
             role.send_signal(signal.SIGTERM)
         for role in roles:
             role.wait(timeout=120)
-    baseline_per_s, baseline_cpu_ms, baseline_latencies = await baseline(
+    baseline_per_s, baseline_cpu_ms, baseline_latency = await baseline(
         receiver,
         subscriptions,
         (batch, paced),
@@ -311,6 +317,7 @@ async def measure(
             count * delivery_roles.CONCURRENCY_PER_SUBSCRIPTION, delivery_roles.CONNECTIONS_PER_HOST
         ),
     )
+    baseline_latencies = [baseline_latency[i] for i in measured]
     return Figures(
         subscriptions=count,
         events=events,
@@ -334,11 +341,11 @@ async def baseline(
     rate: float,
     processes: int,
     concurrency: int,
-) -> tuple[float, float, list[float]]:
+) -> tuple[float, float, dict[str, float]]:
     """Bare aiohttp clients in ``processes`` processes POSTing the same signed
     bodies: deliveries/s at ``concurrency`` per process and the CPU
     milliseconds per request that took (they do nothing else meanwhile), and
-    send-to-arrival latencies at ``rate``."""
+    send-to-arrival latency by webhook-id at ``rate``."""
     batch, paced = phases
     requests = [
         delivery_baseline.signed_requests(subscriptions, batch, 0),
@@ -358,7 +365,7 @@ async def baseline(
             arrived = await receiver.wait_for(http, set(sent_at), timeout=120)
     finally:
         clients.close()
-    return per_s, cpu_ms, [arrived[i] - sent_at[i] for i in sent_at]
+    return per_s, cpu_ms, {i: arrived[i] - sent_at[i] for i in sent_at}
 
 
 def report(figures: list[Figures]) -> str:
@@ -401,6 +408,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=1000.0)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument(
+        "--warm-up",
+        type=float,
+        default=2.0,
+        help="seconds at --rate before the measured --seconds (default 2)",
+    )
+    parser.add_argument(
         "--processes",
         type=int,
         default=2,
@@ -416,21 +429,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.processes < 1:
         parser.error("--processes must be at least 1")
     counts = [int(c) for c in args.subscriptions.split(",")]
-    events, rate, seconds = args.events, args.rate, args.seconds
+    events, rate, seconds, warm_up = args.events, args.rate, args.seconds, args.warm_up
     if args.small:
-        counts, events, rate, seconds = [1, 10], 300, 100.0, 2.0
+        counts, events, rate, seconds, warm_up = [1, 10], 300, 100.0, 2.0, 0.5
     receiver = delivery_receiver.Receiver()
     try:
         figures = []
         for count in counts:
-            load = Load(events, rate, seconds, args.processes)
+            load = Load(events, rate, seconds, args.processes, warm_up)
             scenario = run_scenario(args.bootstrap, receiver, count, load)
             figures.append(asyncio.run(scenario))
             gc.unfreeze()  # the next count builds its own
             print(report(figures[-1:]).splitlines()[1], file=sys.stderr)
     finally:
         receiver.stop()
-    print(f"events per count: {events:,} at once, then {rate:,.0f}/s for {seconds:g} s")
+    print(
+        f"events per count: {events:,} at once, then {rate:,.0f}/s for {warm_up:g} s"
+        f" (warm-up) and {seconds:g} s (measured)"
+    )
     print(
         f"{args.processes} delivery process(es) in one consumer group;"
         f" {args.processes} baseline client process(es)"

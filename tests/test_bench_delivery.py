@@ -16,7 +16,7 @@ def test_small_mode_prints_figures_beside_the_baseline(
 ) -> None:
     assert bench_delivery.main(["--small", "--bootstrap", kafka_bootstrap]) == 0
     out = capsys.readouterr().out
-    assert "events per count: 300 at once, then 100/s for 2 s" in out
+    assert "events per count: 300 at once, then 100/s for 0.5 s (warm-up) and 2 s (measured)" in out
     rows = re.findall(
         r"^\s*(\d+)\s+([\d,]+)\s+([\d,]+)\s+([\d.]+) \|\s+([\d,]+)\s+(\d+)\s+(\d+)\s+(\d+)/(\d+)"
         r" \| ([\d.]+)/([\d.]+)$",
