@@ -6,8 +6,9 @@ on the session's Kafka with topics, groups and folders of each test's own.
   rejected with its reason once the (short) gap wait is over, the missing
   delta then applies, its events reach the events topic; SIGTERM drains and
   exits 0, leaving no child process.
-- ``cprbroker ingest --watch DIR`` alone takes files dropped out of order
-  and exits 0 on SIGTERM.
+- ``cprbroker ingest --watch DIR`` alone takes files dropped out of order,
+  says so on its ``/readyz`` and ``/status`` (naming files, never a CPR
+  number), and exits 0 on SIGTERM.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import json
 import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -110,6 +113,12 @@ def stop(process: subprocess.Popen[bytes], log: Path) -> int:
         pytest.fail(f"SIGTERM ignored for 120 s\n{tail_file(log, 60)}")
 
 
+def status_of(url: str) -> int:
+    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback
+        status: int = response.status
+        return status
+
+
 def names(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
 
@@ -197,6 +206,10 @@ def test_ingest_watch_takes_files_dropped_out_of_order(
 ) -> None:
     env = own_env(kafka_bootstrap)
     env["CPRBROKER_INBOX_SETTLE"] = "0.2"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env["CPRBROKER_INBOX_HEALTH_PORT"] = str(port)
     inbox, log = tmp_path / "inbox", tmp_path / "ingest.log"
     drop(series["d2"], inbox)
     drop(series["d1"], inbox)
@@ -206,6 +219,18 @@ def test_ingest_watch_takes_files_dropped_out_of_order(
         expected = sorted(series[n].name for n in ("full", "d1", "d2"))
         wait_for("3 files processed", lambda: names(inbox / "processed") == expected, process, log)
         assert names(inbox / "rejected") == []
+        base = f"http://127.0.0.1:{port}"
+        assert status_of(f"{base}/healthz") == 200
+        assert status_of(f"{base}/readyz") == 200
+        with urllib.request.urlopen(f"{base}/status", timeout=5) as response:  # noqa: S310
+            body = response.read().decode()
+        status = json.loads(body)
+        assert (status["processed"], status["rejected"], status["waiting"]) == (3, 0, 0)
+        assert [entry["file"] for entry in status["recent"]] == [
+            series[n].name for n in ("full", "d1", "d2")
+        ]
+        assert status["persons_published"] > 0
+        assert re.search(r"\d{10}", body) is None, "a CPR number in /status"
         code = stop(process, log)
     finally:
         if process.poll() is None:

@@ -34,11 +34,21 @@ DEPLOY = REPO / "deploy"
 K8S_BASE = DEPLOY / "k8s" / "base"
 FIXTURES = REPO / "tests" / "fixtures" / "deploy"
 
-# The roles that serve /healthz and /readyz over HTTP, and the settings
-# attribute holding that port. The processor and ingest serve none yet.
-HEALTH_PORTS = {"api": "port", "delivery": "metrics_port", "processor": "health_port"}
+# The roles that serve /healthz and /readyz over HTTP (every deployed one), and
+# the settings attribute holding that port ...
+HEALTH_PORTS = {
+    "api": "port",
+    "delivery": "metrics_port",
+    "processor": "health_port",
+    "ingest": "health_port",
+}
 # ... and the setting naming the address it listens on.
-HEALTH_HOSTS = {"api": "host", "delivery": "metrics_host", "processor": "health_host"}
+HEALTH_HOSTS = {
+    "api": "host",
+    "delivery": "metrics_host",
+    "processor": "health_host",
+    "ingest": "health_host",
+}
 
 # Values that differ from every default and are malformed for most settings:
 # one of them changes or breaks any setting a role reads.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
 import pytest
 
@@ -42,3 +43,14 @@ def test_an_unknown_command_is_refused(capsys: pytest.CaptureFixture[str]) -> No
 def test_command_modules_exist() -> None:
     for module_name, _summary in cli.COMMANDS.values():
         assert hasattr(importlib.import_module(module_name), "register")
+
+
+def test_ingest_health_flags_go_with_watch_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    extract = tmp_path / "d.txt"
+    extract.write_text("", encoding="utf-8")
+    assert cli.main(["ingest", "--health-port", "9200", str(extract)]) == 2
+    assert "--health-port and --no-health go with --watch" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.main(["ingest", "--watch", str(tmp_path), "--health-port", "1", "--no-health"])

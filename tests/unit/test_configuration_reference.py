@@ -25,6 +25,7 @@ from tests.unit.role_settings import ROLE_SETTINGS, SettingsBuild, changes, role
 from cprbroker.adapters.local_kafka_settings import LocalKafkaSettings
 from cprbroker.core.topics import TopicNames
 from cprbroker.ingest.inbox import InboxSettings
+from cprbroker.ingest.settings import IngestSettings
 from cprbroker.run.settings import RunSettings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -38,6 +39,8 @@ PACKAGE = REPO / "services" / "cprbroker"
 # relative defaults compare equal.
 BUILDS: dict[str, SettingsBuild] = {
     **ROLE_SETTINGS,
+    # The document lists ingest's and its inbox's variables in sections of their own.
+    "ingest": lambda environ: IngestSettings().with_environ(environ),
     "inbox": lambda environ: InboxSettings().with_environ(environ),
     "local Kafka": lambda environ: LocalKafkaSettings.for_project(Path()).with_environ(environ),
 }
@@ -76,6 +79,9 @@ SAMPLES = {
     "CPRBROKER_INBOX_SETTLE": "2.5",
     "CPRBROKER_INBOX_GAP_WAIT": "600",
     "CPRBROKER_INBOX_POLL": "0.2",
+    "CPRBROKER_INBOX_STALL": "900",
+    "CPRBROKER_INBOX_HEALTH_HOST": "192.0.2.11",
+    "CPRBROKER_INBOX_HEALTH_PORT": "9201",
     "CPRBROKER_PROCESSOR_APP_ID": "site-processor",
     "CPRBROKER_PROCESSOR_DATA_DIR": "/var/lib/cprbroker/processor",
     "CPRBROKER_PROCESSOR_HEALTH_HOST": "192.0.2.10",

@@ -10,6 +10,8 @@ from collections.abc import Callable
 
 from aiohttp import web
 
+from cprbroker.core.errors import SettingsError
+
 
 def add_health_routes(
     app: web.Application, *, alive: Callable[[], bool], ready: Callable[[], bool]
@@ -55,11 +57,16 @@ class HttpEndpoint:
 
 
 async def serve_app(app: web.Application, host: str, port: int) -> HttpEndpoint:
-    """Serve ``app`` on ``host:port`` (0 = any free port)."""
+    """Serve ``app`` on ``host:port`` (0 = any free port). SettingsError names
+    the address when it cannot be listened on (taken, or not this host's)."""
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port).start()
+    except OSError as exc:
+        await runner.cleanup()
+        reason = exc.strerror or str(exc)
+        raise SettingsError(f"cannot listen on {host}:{port}: {reason}") from exc
     except BaseException:
         await runner.cleanup()
         raise

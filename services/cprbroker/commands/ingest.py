@@ -36,7 +36,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from cprbroker.core.errors import InfrastructureError, InputError
-from cprbroker.ingest.inbox import InboxSettings, watch_inbox
+from cprbroker.ingest.inbox import InboxSettings, InboxStatus, watch_inbox
+from cprbroker.ingest.inbox_health import serve_inbox_health
 from cprbroker.ingest.run import reset_state as reset_ingest_state
 from cprbroker.ingest.run import run_ingest
 from cprbroker.ingest.settings import COMPRESSION_TYPES, IngestSettings
@@ -72,6 +73,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         type=Path,
         metavar="DIR",
         help="watch the inbox DIR until SIGTERM/SIGINT (full extracts in DIR/full)",
+    )
+    health = parser.add_mutually_exclusive_group()
+    health.add_argument(
+        "--health-port",
+        type=int,
+        help="with --watch: port of /healthz, /readyz and /status (default 9110; 0: any free)",
+    )
+    health.add_argument(
+        "--no-health", action="store_true", help="with --watch: serve no health endpoints"
     )
     add_kafka_options(parser)
     parser.add_argument("--compression", choices=COMPRESSION_TYPES, help="producer compression")
@@ -110,6 +120,9 @@ def _run(args: argparse.Namespace) -> int:
         return _watch(args)
     if not args.files and not args.reset_state:
         print("cprbroker ingest: give FILEs (or --reset-state)", file=sys.stderr)
+        return 2
+    if args.health_port is not None or args.no_health:
+        print("cprbroker ingest: --health-port and --no-health go with --watch", file=sys.stderr)
         return 2
     try:
         settings = settings_from(args)
@@ -157,6 +170,10 @@ def _watch(args: argparse.Namespace) -> int:
     try:
         settings = settings_from(args)
         inbox = replace(InboxSettings().with_environ(os.environ), root=args.watch)
+        if args.no_health:
+            inbox = replace(inbox, health_port=None)
+        elif args.health_port is not None:
+            inbox = replace(inbox, health_port=args.health_port)
         return asyncio.run(_watch_main(settings, inbox))
     except InputError as exc:
         print(f"cprbroker ingest: {exc}", file=sys.stderr)
@@ -181,8 +198,12 @@ async def _watch_main(settings: IngestSettings, inbox: InboxSettings) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, signalled)
     print(f"cprbroker ingest: watching {inbox.root}", file=sys.stderr)
+    status = InboxStatus()
+    health = await serve_inbox_health(status, inbox)
+    if health is not None:
+        print(f"cprbroker ingest: health at {health.url}/healthz", file=sys.stderr)
     try:
-        await watch_inbox(settings, inbox, stop)
+        await watch_inbox(settings, inbox, stop, status=status)
     except asyncio.CancelledError:
         print("cprbroker ingest: interrupted; the current file was not recorded", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -190,4 +211,6 @@ async def _watch_main(settings: IngestSettings, inbox: InboxSettings) -> int:
         for signum in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(ValueError, RuntimeError):
                 loop.remove_signal_handler(signum)
+        if health is not None:
+            await health.stop()
     return 0

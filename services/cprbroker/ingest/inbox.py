@@ -64,6 +64,9 @@ from cprbroker.ingest.settings import IngestSettings
 
 log = structlog.get_logger(__name__)
 
+_PROGRESS_EVERY = 100
+"""Persons published between two progress marks (a clock read per person is waste)."""
+
 __all__ = [
     "InboxOutcome",
     "InboxSettings",
@@ -90,8 +93,15 @@ class InboxOutcome:
 
 @dataclass
 class InboxStatus:
-    """What the watcher is doing, for dashboards and logs."""
+    """What the watcher is doing, for dashboards, logs and health checks.
 
+    ``connected`` is set once Kafka answered and the last file published is
+    known; ``progress_at`` is the watcher's clock at its last sign of progress
+    (a scan begun, a person published), None before the first.
+    """
+
+    connected: bool = False
+    progress_at: float | None = None
     waiting: int = 0
     current: str | None = None
     current_persons: int = 0
@@ -104,7 +114,8 @@ class InboxStatus:
     )
 
     def finished(self, outcome: InboxOutcome) -> None:
-        """Count ``outcome``."""
+        """Count ``outcome`` (its file has left the inbox)."""
+        self.waiting = max(0, self.waiting - 1)
         if outcome.published:
             self.processed += 1
         else:
@@ -115,17 +126,21 @@ class InboxStatus:
 class _CountingSink:
     """A :class:`PersonSink` that counts person messages into an :class:`InboxStatus`."""
 
-    def __init__(self, sink: PersonSink, status: InboxStatus) -> None:
+    def __init__(self, sink: PersonSink, status: InboxStatus, clock: Callable[[], float]) -> None:
         self._sink = sink
         self._status = status
+        self._clock = clock
 
     async def partitions(self) -> int:
         return await self._sink.partitions()
 
     async def send_person(self, key: bytes, value: bytes) -> None:
         await self._sink.send_person(key, value)
-        self._status.current_persons += 1
-        self._status.persons_published += 1
+        status = self._status
+        status.current_persons += 1
+        status.persons_published += 1
+        if status.current_persons % _PROGRESS_EVERY == 0:
+            status.progress_at = self._clock()
 
     async def send_mark(self, partition: int, key: bytes, value: bytes) -> None:
         await self._sink.send_mark(partition, key, value)
@@ -152,7 +167,7 @@ class InboxWatcher:
         self.settings = settings
         self.status = status if status is not None else InboxStatus()
         self._state = state
-        self._sink = _CountingSink(sink, self.status)
+        self._sink = _CountingSink(sink, self.status, clock)
         self._clock = clock
         # path -> (size, mtime_ns, since when unchanged)
         self._seen: dict[Path, tuple[int, int, float]] = {}
@@ -292,6 +307,7 @@ class InboxWatcher:
         log.info("inbox.watching", inbox=str(self.settings.root))
         while not stop.is_set():
             pause = self.settings.poll_seconds
+            self.status.progress_at = self._clock()
             try:
                 await self.scan()
                 self.status.error = None
@@ -318,4 +334,9 @@ async def watch_inbox(
     Raises KafkaUnavailableError when Kafka cannot be reached at start.
     """
     async with connected(settings) as (state, sink):
-        await InboxWatcher(inbox, state=state, sink=sink, status=status).run(stop)
+        watcher = InboxWatcher(inbox, state=state, sink=sink, status=status)
+        watcher.status.connected = True
+        try:
+            await watcher.run(stop)
+        finally:
+            watcher.status.connected = False

@@ -14,6 +14,8 @@ from cprbroker.core.errors import FramingError, SettingsError
 from cprbroker.core.events.sequence import FileMark
 
 ENV_PREFIX = "CPRBROKER_"
+DEFAULT_HEALTH_PORT = 9110
+MAX_PORT = 65535
 IGNORED_SUFFIXES = (".part", ".tmp", ".partial")
 REASON_SUFFIX = ".reason.txt"
 _START_BYTES = 4096  # the 000 record is far shorter; its line ends before this
@@ -21,19 +23,35 @@ _START_BYTES = 4096  # the 000 record is far shorter; its line ends before this
 
 @dataclass(frozen=True, slots=True)
 class InboxSettings:
-    """Where the inbox is and how patient the watcher is (seconds)."""
+    """Where the inbox is and how patient the watcher is (seconds).
+
+    ``cprbroker ingest --watch`` serves ``/healthz``, ``/readyz`` and
+    ``/status`` on ``health_host:health_port`` (None: not served); the watcher
+    counts as stalled, and ``/healthz`` answers 503, when it has made no
+    progress (a scan, a person published) for ``stall_seconds``.
+    """
 
     root: Path = Path("var/inbox")
     poll_seconds: float = 1.0
     settle_seconds: float = 1.0
     gap_wait_seconds: float = 60.0
     retry_seconds: float = 5.0
+    health_host: str = "127.0.0.1"
+    health_port: int | None = DEFAULT_HEALTH_PORT
+    stall_seconds: float = 300.0
 
     def __post_init__(self) -> None:
         if self.poll_seconds <= 0 or self.retry_seconds <= 0:
             raise SettingsError("inbox poll and retry intervals must be positive")
         if self.settle_seconds < 0 or self.gap_wait_seconds < 0:
             raise SettingsError("inbox settle and gap waits must not be negative")
+        if self.health_port is not None and not 0 <= self.health_port <= MAX_PORT:
+            raise SettingsError(f"inbox health port must be 0..65535, got {self.health_port}")
+        if self.stall_seconds <= max(self.poll_seconds, self.retry_seconds):
+            raise SettingsError(
+                f"inbox stall time ({self.stall_seconds:g} s) must be longer than its poll and"
+                f" retry intervals ({self.poll_seconds:g} s, {self.retry_seconds:g} s)"
+            )
 
     @property
     def full(self) -> Path:
@@ -51,16 +69,29 @@ class InboxSettings:
         return self.root / "rejected"
 
     def with_environ(self, environ: Mapping[str, str]) -> InboxSettings:
-        """These settings overridden by ``CPRBROKER_INBOX`` (the folder) and
+        """These settings overridden by ``CPRBROKER_INBOX`` (the folder),
         ``CPRBROKER_INBOX_SETTLE``, ``CPRBROKER_INBOX_GAP_WAIT``,
-        ``CPRBROKER_INBOX_POLL`` (seconds). SettingsError names a bad variable."""
+        ``CPRBROKER_INBOX_POLL``, ``CPRBROKER_INBOX_STALL`` (seconds),
+        ``CPRBROKER_INBOX_HEALTH_HOST`` and ``CPRBROKER_INBOX_HEALTH_PORT``
+        (``off``: none). SettingsError names a bad variable."""
         changes: dict[str, object] = {}
         if folder := environ.get(ENV_PREFIX + "INBOX", "").strip():
             changes["root"] = Path(folder)
+        if host := environ.get(ENV_PREFIX + "INBOX_HEALTH_HOST", "").strip():
+            changes["health_host"] = host
+        port_name = ENV_PREFIX + "INBOX_HEALTH_PORT"
+        if port := environ.get(port_name, "").strip():
+            try:
+                changes["health_port"] = None if port.lower() == "off" else int(port)
+            except ValueError as exc:
+                raise SettingsError(
+                    f"{port_name} must be a port number or off, got {port!r}"
+                ) from exc
         for suffix, attribute in (
             ("SETTLE", "settle_seconds"),
             ("GAP_WAIT", "gap_wait_seconds"),
             ("POLL", "poll_seconds"),
+            ("STALL", "stall_seconds"),
         ):
             name = f"{ENV_PREFIX}INBOX_{suffix}"
             if raw := environ.get(name, "").strip():
