@@ -174,11 +174,12 @@ async def test_limiter_caps_concurrency_per_subscription_only() -> None:
     await asyncio.sleep(0.01)
     assert running == {"a": 2, "b": 1}
     assert limiter.in_flight("a") == 5
+    assert limiter.subscriptions == 2
     gate.set()
     await asyncio.gather(*tasks)
     assert peak == {"a": 2, "b": 1}
     assert limiter.in_flight("a") == 0
-    assert limiter._slots == {}
+    assert limiter.subscriptions == 0
 
 
 def test_limiter_refuses_zero() -> None:
@@ -212,4 +213,4 @@ async def test_limiter_waiter_cancelled_in_the_queue_or_after_handover() -> None
     await asyncio.gather(queued, handed, last, return_exceptions=True)
     assert order == ["first", "last"]
     assert limiter.in_flight("a") == 0
-    assert limiter._slots == {}
+    assert limiter.subscriptions == 0

@@ -30,6 +30,11 @@ class SubscriptionLimiter:
         self.per_subscription = per_subscription
         self._slots: dict[str, _Slot] = {}
 
+    @property
+    def subscriptions(self) -> int:
+        """How many subscriptions hold state now: those holding or waiting for a slot."""
+        return len(self._slots)
+
     def in_flight(self, subscription_id: str) -> int:
         """Attempts holding or waiting for a slot of ``subscription_id``."""
         slot = self._slots.get(subscription_id)
