@@ -12,6 +12,8 @@ and emits no events. ``--reset-state`` forgets the last file published.
 instead: delta files dropped into DIR (full extracts into DIR/full) are
 applied in production-date order and moved to DIR/processed, or to
 DIR/rejected beside a ``.reason.txt`` (see :mod:`cprbroker.ingest.inbox`).
+It serves ``/healthz``, ``/readyz`` and ``/status`` on 9110 for probes and the
+operator (see :mod:`cprbroker.ingest.inbox_health`).
 
 Settings come from flags, else ``KAFKA_BOOTSTRAP_SERVERS`` and ``CPRBROKER_*``
 variables (see :meth:`IngestSettings.with_environ`).
