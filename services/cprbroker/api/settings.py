@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from cprbroker.core.errors import SettingsError
+from cprbroker.core.ports import check_port
 from cprbroker.core.topics import TopicNames
 
 ENV_PREFIX = "CPRBROKER_"
@@ -43,8 +44,7 @@ class ApiSettings:
     event_catalogue: Path | None = None
 
     def __post_init__(self) -> None:
-        if not 0 <= self.port <= 65535:
-            raise SettingsError(f"API port must be 0..65535, got {self.port}")
+        check_port("API port", self.port)
         for name in ("max_body_bytes", "max_batch_items", "default_page_size", "max_page_size"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name} must be positive, got {getattr(self, name)}")

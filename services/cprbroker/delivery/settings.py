@@ -18,6 +18,7 @@ from cprbroker.core.delivery.retry import (
     parse_duration,
 )
 from cprbroker.core.errors import CprBrokerError, SettingsError
+from cprbroker.core.ports import check_port
 from cprbroker.core.topics import TopicNames
 
 ENV_PREFIX = "CPRBROKER_"
@@ -83,8 +84,7 @@ class DeliverySettings:
         for name in ("failure_window", "rotation_grace", "commit_interval", "drain_timeout"):
             if getattr(self, name) < 0:
                 raise SettingsError(f"{name} must not be negative, got {getattr(self, name)}")
-        if self.metrics_port is not None and not 0 <= self.metrics_port <= 65535:
-            raise SettingsError(f"metrics port must be 0..65535, got {self.metrics_port}")
+        check_port("metrics port", self.metrics_port)
         if not self.group_id:
             raise SettingsError("the consumer group id must not be empty")
         self.address_policy()

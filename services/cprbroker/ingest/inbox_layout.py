@@ -12,10 +12,10 @@ from pathlib import Path
 from cprbroker.core.cpr.framing import parse_start
 from cprbroker.core.errors import FramingError, SettingsError
 from cprbroker.core.events.sequence import FileMark
+from cprbroker.core.ports import check_port
 
 ENV_PREFIX = "CPRBROKER_"
 DEFAULT_HEALTH_PORT = 9110
-MAX_PORT = 65535
 IGNORED_SUFFIXES = (".part", ".tmp", ".partial")
 REASON_SUFFIX = ".reason.txt"
 _START_BYTES = 4096  # the 000 record is far shorter; its line ends before this
@@ -45,8 +45,7 @@ class InboxSettings:
             raise SettingsError("inbox poll and retry intervals must be positive")
         if self.settle_seconds < 0 or self.gap_wait_seconds < 0:
             raise SettingsError("inbox settle and gap waits must not be negative")
-        if self.health_port is not None and not 0 <= self.health_port <= MAX_PORT:
-            raise SettingsError(f"inbox health port must be 0..65535, got {self.health_port}")
+        check_port("inbox health port", self.health_port)
         if self.stall_seconds <= max(self.poll_seconds, self.retry_seconds):
             raise SettingsError(
                 f"inbox stall time ({self.stall_seconds:g} s) must be longer than its poll and"

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from cprbroker.core.delivery.cloudevents import DEFAULT_SOURCE
 from cprbroker.core.errors import SettingsError
+from cprbroker.core.ports import check_port
 from cprbroker.core.topics import TopicNames
 
 ENV_PREFIX = "CPRBROKER_"
@@ -18,7 +19,6 @@ DEFAULT_KNOWN_PNRS_TOPIC = "cpr.known-pnrs"
 STORES = ("rocksdb", "memory")
 COMPRESSION_TYPES = ("none", "gzip", "lz4", "snappy", "zstd")
 DEFAULT_HEALTH_PORT = 9109
-MAX_PORT = 65535
 _APP_ID = re.compile(r"[A-Za-z0-9._-]+")
 
 
@@ -66,8 +66,7 @@ class ProcessorSettings:
                 raise SettingsError(f"processor {name} must be positive, got {getattr(self, name)}")
         if self.linger_ms < 0:
             raise SettingsError(f"processor linger_ms must not be negative, got {self.linger_ms}")
-        if self.health_port is not None and not 0 <= self.health_port <= MAX_PORT:
-            raise SettingsError(f"processor health port must be 0..65535, got {self.health_port}")
+        check_port("processor health port", self.health_port)
         if self.store not in STORES:
             raise SettingsError(
                 f"processor store must be one of {', '.join(STORES)}, got {self.store!r}"
