@@ -299,7 +299,8 @@ async def measure(
             ids = delivery_ids(paced, events)
             published = await publish(producer, paced_records, rate)
             arrived = await receiver.wait_for(http, set(ids), timeout=600)
-            measured = delivery_ids(paced[warm_up_events:], events + warm_up_events)
+            # delivery_ids keeps the events' order: the warm-up's come first.
+            measured = dict(list(ids.items())[warm_up_events:])
             latencies = [arrived[i] - published[measured[i]] for i in measured]
     finally:
         await producer.stop()
@@ -428,6 +429,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     if args.processes < 1:
         parser.error("--processes must be at least 1")
+    if args.warm_up < 0:
+        parser.error(f"--warm-up must not be negative, got {args.warm_up:g}")
     counts = [int(c) for c in args.subscriptions.split(",")]
     events, rate, seconds, warm_up = args.events, args.rate, args.seconds, args.warm_up
     if args.small:

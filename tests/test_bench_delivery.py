@@ -1,4 +1,5 @@
-"""The delivery benchmark runs in its small mode against the test Kafka, so it never rots."""
+"""The delivery benchmark runs in its small mode against the test Kafka, so it never
+rots, and refuses bad arguments before it starts anything."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ import re
 import pytest
 from bench import delivery as bench_delivery
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-
+@pytest.mark.integration
+@pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_small_mode_prints_figures_beside_the_baseline(
     kafka_bootstrap: str, capsys: pytest.CaptureFixture[str]
@@ -32,3 +33,19 @@ def test_small_mode_prints_figures_beside_the_baseline(
         assert float(ratio) > 0
         assert int(p50) <= int(p99)
     assert "targets: ratio >= 0.50; p99 < 250 ms at 1,000 events/s" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--warm-up", "-1"], "--warm-up must not be negative, got -1"),
+        (["--processes", "0"], "--processes must be at least 1"),
+    ],
+)
+def test_bad_arguments_are_refused_before_any_work(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        bench_delivery.main([*args, "--bootstrap", "127.0.0.1:1"])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
